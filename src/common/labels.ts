@@ -1,0 +1,30 @@
+// Every label key svcd sets or reads on containerd objects, in one place.
+
+/** containerd's own garbage-collection labels. */
+export const GC = {
+  root: "containerd.io/gc.root",
+  expire: "containerd.io/gc.expire",
+  /** Prefix; the full key is `containerd.io/gc.ref.content.<name>`. */
+  refContent: "containerd.io/gc.ref.content.",
+  /** Prefix; the full key is `containerd.io/gc.ref.snapshot.<snapshotter>`. */
+  refSnapshot: "containerd.io/gc.ref.snapshot.",
+  uncompressed: "containerd.io/uncompressed",
+  distributionSource: "containerd.io/distribution.source.",
+} as const;
+
+/** Ownership labels on everything the engine creates, so that a later process can reap what a dead one left. */
+export const OWNER = {
+  session: "svcd.io/session",
+  pid: "svcd.io/owner.pid",
+  /** The owner's start time (clock ticks since boot, /proc/<pid>/stat field 22): a reused pid does not match. */
+  startTime: "svcd.io/owner.start-time",
+  kind: "svcd.io/kind",
+} as const;
+
+/** Build-cache labels on committed snapshots (Container API). */
+export const CACHE = {
+  digest: "svcd.io/cache.digest",
+  exitCode: "svcd.io/cache.exit-code",
+} as const;
+
+export const SVCD_LABEL_PREFIX = "svcd.io/";

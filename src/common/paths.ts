@@ -1,0 +1,89 @@
+// Every directory and file the engine uses, derived from two roots. Rootless mode swaps the roots (XDG dirs);
+// nothing else in the engine builds a path of its own from a constant.
+import { join } from "node:path";
+
+export interface PathRoots {
+  /** Persistent state: managed containerd's root, cache volumes, service logs. Root: /var/lib/svcd. */
+  state: string;
+  /** Volatile state: sockets, pidfiles, FIFOs, netns files, hosts files, IPAM. Root: /run/svcd. */
+  runtime: string;
+}
+
+export class Paths {
+  readonly state: string;
+  readonly runtime: string;
+
+  constructor(roots: PathRoots) {
+    this.state = roots.state;
+    this.runtime = roots.runtime;
+  }
+
+  /** The roots for a root user (rootless mode will add the per-user XDG variant). */
+  static forRoot(): Paths {
+    return new Paths({ state: "/var/lib/svcd", runtime: "/run/svcd" });
+  }
+
+  /** Roots from SVCD_STATE_DIR / SVCD_RUNTIME_DIR when set (tests, several isolated engines), else the defaults. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): Paths {
+    const base = Paths.forRoot();
+    return new Paths({ state: env.SVCD_STATE_DIR || base.state, runtime: env.SVCD_RUNTIME_DIR || base.runtime });
+  }
+
+  // --- managed containerd ---
+  /** containerd's --root (content store, snapshots, metadata). */
+  get containerdRoot(): string {
+    return join(this.state, "containerd");
+  }
+  /** containerd's --state (shim sockets, bundles). */
+  get containerdState(): string {
+    return join(this.runtime, "containerd");
+  }
+  /** The managed containerd's gRPC socket. Unix socket paths are limited to 108 bytes. */
+  get containerdSocket(): string {
+    return join(this.runtime, "containerd.sock");
+  }
+  get containerdConfig(): string {
+    return join(this.runtime, "containerd.toml");
+  }
+  get containerdPidFile(): string {
+    return join(this.runtime, "containerd.pid");
+  }
+  get containerdLog(): string {
+    return join(this.state, "containerd.log");
+  }
+  /** Serialises starting the managed containerd among concurrent processes. */
+  get containerdLock(): string {
+    return join(this.runtime, "containerd.lock");
+  }
+
+  // --- per-task IO ---
+  /** Directory of one task's stdio FIFOs; containerd and the engine both see it. */
+  fifoDir(id: string): string {
+    return join(this.runtime, "fifo", id);
+  }
+
+  // --- network (services issue) ---
+  get netnsDir(): string {
+    return join(this.runtime, "netns");
+  }
+  get hostsDir(): string {
+    return join(this.runtime, "hosts");
+  }
+  get ipamDir(): string {
+    return join(this.runtime, "ipam");
+  }
+  get cniConfigDir(): string {
+    return join(this.runtime, "cni");
+  }
+
+  // --- persistent engine data ---
+  get cacheVolumesDir(): string {
+    return join(this.state, "volumes");
+  }
+  get serviceLogsDir(): string {
+    return join(this.state, "logs");
+  }
+  get locksDir(): string {
+    return join(this.runtime, "locks");
+  }
+}
