@@ -1,0 +1,23 @@
+// Options of `connect()`, each documented for the caller.
+import type { ProgressEvent } from "../definition/index.js";
+
+export interface ConnectOptions {
+  /** containerd's socket. Default: $CONTAINERD_ADDRESS, else a system containerd that answers, else a managed one. */
+  containerd?: string;
+  /** containerd namespace for everything svcd creates. Default "svcd". */
+  namespace?: string;
+  /** "auto" (default): rootless when not root. Only rootful mode is available in this version. */
+  rootless?: "auto" | boolean;
+  /** Registry host → mirror base URL, e.g. { "docker.io": "http://127.0.0.1:5000" }. Env: SVCD_REGISTRY_MIRRORS. */
+  registryMirrors?: Record<string, string>;
+  /** Session id (default: random). Services and their hostnames are scoped to a session. */
+  sessionId?: string;
+  /** Module id, part of global hostnames `<host>.<module>.<session>.svcd.local`. Default "main". */
+  moduleId?: string;
+  /** How long an unreferenced service keeps running before it is stopped. Default 10 000 ms. */
+  serviceGracePeriodMs?: number;
+  /** Aborting closes the client. */
+  signal?: AbortSignal;
+  /** Pull and start progress. */
+  onProgress?: (event: ProgressEvent) => void;
+}

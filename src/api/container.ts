@@ -1,0 +1,217 @@
+// `Container`: an immutable, lazy builder. Every `with*` returns a new Container holding one more operation;
+// nothing reaches the engine until an evaluating call (`stdout()`, `sync()`, ...).
+import { InvalidArgumentError } from "../common/errors.js";
+import {
+  assertArgs,
+  assertEnvName,
+  assertFileMode,
+  assertPort,
+  assertString,
+  type CallOptions,
+  type CacheSharing,
+  type ContainerDef,
+  type ContainerOp,
+  type ExpectedStatus,
+  type PortProtocol,
+} from "../definition/index.js";
+import type { CacheVolume } from "./cache-volume.js";
+import type { Directory } from "./directory.js";
+import { ContainerFile } from "./file.js";
+import type { EngineSource } from "./engine-source.js";
+
+export interface WithNewFileOptions {
+  /** Numeric file mode, default 0o644. */
+  permissions?: number;
+}
+
+export interface WithExecOptions {
+  /** Prepend the container's entrypoint to the command (default false, as in Dagger). */
+  useEntrypoint?: boolean;
+  /** Written to the command's standard input, which is then closed. */
+  stdin?: string;
+  /** Which exit statuses count as success: "SUCCESS" (0, default), "FAILURE" (non-zero) or "ANY". */
+  expect?: ExpectedStatus;
+}
+
+export interface WithExposedPortOptions {
+  /** Default "TCP". UDP ports are forwarded but never health-checked. */
+  protocol?: PortProtocol;
+  description?: string;
+  /** Do not wait for this port to accept connections before clients run. */
+  experimentalSkipHealthcheck?: boolean;
+}
+
+export interface WithMountedCacheOptions {
+  /** "SHARED" (default): all users see one directory; "PRIVATE": a copy per concurrent user; "LOCKED": one at a time. */
+  sharing?: CacheSharing;
+}
+
+export interface WithMountedDirectoryOptions {
+  /** Default true: the container cannot change the host's files. */
+  readOnly?: boolean;
+}
+
+const EXPECT: readonly ExpectedStatus[] = ["SUCCESS", "FAILURE", "ANY"];
+const SHARING: readonly CacheSharing[] = ["SHARED", "PRIVATE", "LOCKED"];
+const PROTOCOLS: readonly PortProtocol[] = ["TCP", "UDP"];
+
+export class Container {
+  readonly #source: EngineSource;
+  readonly #ops: readonly ContainerOp[];
+
+  /** @internal Created by `client.container()`. */
+  constructor(source: EngineSource, ops: readonly ContainerOp[] = []) {
+    this.#source = source;
+    this.#ops = ops;
+  }
+
+  /** The plain definition this container stands for (what travels to the engine). */
+  definition(): ContainerDef {
+    return structuredClone({ ops: [...this.#ops] });
+  }
+
+  #with(op: ContainerOp): Container {
+    return new Container(this.#source, [...this.#ops, op]);
+  }
+
+  /** Starts from an image reference such as "python", "busybox:1.36" or "ghcr.io/org/app@sha256:...". */
+  from(ref: string): Container {
+    assertString(ref, "image reference");
+    return this.#with({ op: "from", ref });
+  }
+
+  /** Sets the working directory of later commands (relative paths resolve against the previous one). */
+  withWorkdir(path: string): Container {
+    assertString(path, "workdir");
+    return this.#with({ op: "workdir", path });
+  }
+
+  /** Writes a file (relative paths resolve against the workdir); a build step of its own. */
+  withNewFile(path: string, contents: string, options: WithNewFileOptions = {}): Container {
+    assertString(path, "file path");
+    assertString(contents, "file contents");
+    const permissions = options.permissions ?? 0o644;
+    assertFileMode(permissions);
+    return this.#with({ op: "newFile", path, contents, permissions });
+  }
+
+  withEnvVariable(name: string, value: string): Container {
+    assertEnvName(name);
+    assertString(value, `value of ${name}`);
+    return this.#with({ op: "env", name, value });
+  }
+
+  withoutEnvVariable(name: string): Container {
+    assertEnvName(name);
+    return this.#with({ op: "unsetEnv", name });
+  }
+
+  /** Replaces the image's entrypoint. */
+  withEntrypoint(args: string[]): Container {
+    assertArgs(args, "entrypoint");
+    return this.#with({ op: "entrypoint", args: [...args] });
+  }
+
+  /** Replaces the image's default arguments (its Cmd). */
+  withDefaultArgs(args: string[]): Container {
+    assertArgs(args, "default args");
+    return this.#with({ op: "defaultArgs", args: [...args] });
+  }
+
+  /** Runs later commands as this user: "name", "uid", "uid:gid" or "name:group". */
+  withUser(user: string): Container {
+    assertString(user, "user");
+    if (user === "" || /[\s]/.test(user)) throw new InvalidArgumentError(`invalid user ${JSON.stringify(user)}`);
+    return this.#with({ op: "user", user });
+  }
+
+  /** Runs a command as a build step; its filesystem changes and output are cached by the chain's digest. */
+  withExec(args: string[], options: WithExecOptions = {}): Container {
+    assertArgs(args, "command");
+    if (args.length === 0 && !options.useEntrypoint) throw new InvalidArgumentError("withExec needs a command");
+    const expect = options.expect ?? "SUCCESS";
+    if (!EXPECT.includes(expect)) throw new InvalidArgumentError(`invalid expect ${JSON.stringify(expect)}`);
+    if (options.stdin !== undefined) assertString(options.stdin, "stdin");
+    const op: ContainerOp = { op: "exec", args: [...args], useEntrypoint: options.useEntrypoint ?? false, expect };
+    if (options.stdin !== undefined) op.stdin = options.stdin;
+    return this.#with(op);
+  }
+
+  /** Declares a port the container listens on; services wait for it and `up()` forwards it. */
+  withExposedPort(port: number, options: WithExposedPortOptions = {}): Container {
+    assertPort(port);
+    const protocol = options.protocol ?? "TCP";
+    if (!PROTOCOLS.includes(protocol)) throw new InvalidArgumentError(`invalid protocol ${JSON.stringify(protocol)}`);
+    if (options.description !== undefined) assertString(options.description, "port description");
+    const op: ContainerOp = {
+      op: "exposePort",
+      port,
+      protocol,
+      skipHealthcheck: options.experimentalSkipHealthcheck ?? false,
+    };
+    if (options.description !== undefined) op.description = options.description;
+    return this.#with(op);
+  }
+
+  withoutExposedPort(port: number, options: { protocol?: PortProtocol } = {}): Container {
+    assertPort(port);
+    return this.#with({ op: "unexposePort", port, protocol: options.protocol ?? "TCP" });
+  }
+
+  /** Mounts a cache volume: its contents outlive sessions and are not part of the container's digest. */
+  withMountedCache(path: string, cache: CacheVolume, options: WithMountedCacheOptions = {}): Container {
+    assertString(path, "mount path");
+    const sharing = options.sharing ?? "SHARED";
+    if (!SHARING.includes(sharing)) throw new InvalidArgumentError(`invalid sharing ${JSON.stringify(sharing)}`);
+    return this.#with({ op: "mountCache", path, volume: cache.name, sharing });
+  }
+
+  /** Bind-mounts a host directory (live; read-only unless `readOnly: false`). */
+  withMountedDirectory(path: string, directory: Directory, options: WithMountedDirectoryOptions = {}): Container {
+    assertString(path, "mount path");
+    return this.#with({
+      op: "mountDirectory",
+      path,
+      directory: { hostPath: directory.hostPath },
+      readOnly: options.readOnly ?? true,
+    });
+  }
+
+  /** Evaluates every step; resolves to this container. */
+  async sync(options: CallOptions = {}): Promise<Container> {
+    await this.#source.engine().then((e) => e.sync(this.definition(), options));
+    return this;
+  }
+
+  /** The standard output of the last `withExec`. */
+  async stdout(options: CallOptions = {}): Promise<string> {
+    return (await this.#lastExec(options)).stdout;
+  }
+
+  /** The standard error of the last `withExec`. */
+  async stderr(options: CallOptions = {}): Promise<string> {
+    return (await this.#lastExec(options)).stderr;
+  }
+
+  /** The exit code of the last `withExec` (use `expect: "ANY"` to get a non-zero one without an ExecError). */
+  async exitCode(options: CallOptions = {}): Promise<number> {
+    return (await this.#lastExec(options)).exitCode;
+  }
+
+  /** The canonical digest of this definition, with its image resolved to a manifest digest. */
+  async digest(options: CallOptions = {}): Promise<string> {
+    return (await this.#source.engine()).digest(this.definition(), options);
+  }
+
+  /** A file of this container's filesystem, read lazily. */
+  file(path: string): ContainerFile {
+    assertString(path, "file path");
+    return new ContainerFile(this.#source, this.definition(), path);
+  }
+
+  async #lastExec(options: CallOptions) {
+    const result = await (await this.#source.engine()).sync(this.definition(), options);
+    if (!result.lastExec) throw new InvalidArgumentError("no command has been run: add withExec() before stdout(), stderr() or exitCode()");
+    return result.lastExec;
+  }
+}

@@ -1,0 +1,58 @@
+// The serialisable definition of a container: an ordered list of plain-JSON operations, exactly what the builders
+// recorded. The same value travels to the daemon later; nothing here touches the engine.
+
+/** How a command's exit status is judged. */
+export type ExpectedStatus = "SUCCESS" | "FAILURE" | "ANY";
+export type PortProtocol = "TCP" | "UDP";
+export type CacheSharing = "SHARED" | "PRIVATE" | "LOCKED";
+
+export type ContainerOp =
+  | { op: "from"; ref: string }
+  | { op: "workdir"; path: string }
+  | { op: "newFile"; path: string; contents: string; permissions: number }
+  | { op: "env"; name: string; value: string }
+  | { op: "unsetEnv"; name: string }
+  | { op: "entrypoint"; args: string[] }
+  | { op: "defaultArgs"; args: string[] }
+  | { op: "user"; user: string }
+  | { op: "exec"; args: string[]; useEntrypoint: boolean; stdin?: string; expect: ExpectedStatus }
+  | { op: "exposePort"; port: number; protocol: PortProtocol; description?: string; skipHealthcheck: boolean }
+  | { op: "unexposePort"; port: number; protocol: PortProtocol }
+  | { op: "bindService"; alias: string; service: ServiceDef }
+  | { op: "mountCache"; path: string; volume: string; sharing: CacheSharing }
+  | { op: "mountDirectory"; path: string; directory: HostDirectoryDef; readOnly: boolean };
+
+export interface ContainerDef {
+  ops: ContainerOp[];
+}
+
+/** A host directory, identified by its path and a digest of its files' paths, sizes and mtimes. */
+export interface HostDirectoryDef {
+  hostPath: string;
+  /** Filled in by the host adapter when the definition is evaluated. */
+  contentDigest?: string;
+}
+
+export interface ContainerServiceDef {
+  kind: "container";
+  container: ContainerDef;
+  args?: string[];
+  useEntrypoint: boolean;
+  hostname?: string;
+  healthcheckTimeoutMs?: number;
+}
+
+export interface HostServicePort {
+  frontend: number;
+  backend: number;
+  protocol: PortProtocol;
+}
+
+export interface HostServiceDef {
+  kind: "host";
+  host: string;
+  ports: HostServicePort[];
+  hostname?: string;
+}
+
+export type ServiceDef = ContainerServiceDef | HostServiceDef;

@@ -1,0 +1,7 @@
+// Plain-JSON definitions, their canonical digests and hostnames, and the engine contract: shared by api, engine and
+// daemon, importing nothing but src/common.
+export * from "./container-def.js";
+export * from "./canonical.js";
+export * from "./engine-contract.js";
+export * from "./hostname.js";
+export * from "./validate.js";
