@@ -1,0 +1,112 @@
+// A cross-process exclusive lock on a file, held by the kernel: flock(2) on an open file description.
+//
+// Node has no flock, so util-linux's `flock(1)` takes it for us: this process opens the lock file and hands that
+// descriptor to `flock --exclusive 3` as fd 3. flock(2) locks belong to the open file description, which the child
+// shares with us, so the lock stays held after the child exits — until we close our descriptor, or this process
+// dies and the kernel closes it. There is therefore no stale lock to detect or break (an O_EXCL lockfile with
+// pid + start time needs a racy "remove the stale file" step). Our fd is close-on-exec, so processes started while
+// holding the lock (containerd) never inherit it. The file's content (pid, start time) is informational only.
+//
+// Layout: one file at the given path; empty or `<pid> <start time>\n` of the last holder. Never deleted.
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { CancelledError, EngineUnavailableError, InternalError, TimeoutError, throwIfAborted } from "../common/errors.js";
+import { processStartTime } from "../common/owner.js";
+import type { ProcessRunner } from "../common/process-runner.js";
+import { debug } from "../common/debug.js";
+
+const log = debug("rootless");
+
+/** flock(1)'s exit code when the lock was not obtained within --wait. */
+const CONFLICT_EXIT = 75;
+
+export interface FileLockOptions {
+  /** Spawns `flock`; the rootless runner may run it in the engine's namespaces (the fd crosses unchanged). */
+  runner: ProcessRunner;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** Give up waiting for another holder after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A held lock; `release()` is idempotent. */
+export interface HeldLock {
+  readonly path: string;
+  release(): void;
+}
+
+/** Blocks until this process holds an exclusive lock on `path` (created if missing). */
+export async function acquireFileLock(path: string, opts: FileLockOptions): Promise<HeldLock> {
+  throwIfAborted(opts.signal);
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, "a+", 0o600);
+  try {
+    await takeFlock(fd, path, opts);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  let released = false;
+  try {
+    const note = `${process.pid} ${processStartTime(process.pid) ?? "0"}\n`;
+    ftruncateSync(fd, 0);
+    writeSync(fd, note, 0);
+  } catch {
+    // The note is for humans; the lock itself is held regardless.
+  }
+  log("lock %s held by pid %d", path, process.pid);
+  return {
+    path,
+    release() {
+      if (released) return;
+      released = true;
+      closeSync(fd);
+      log("lock %s released", path);
+    },
+  };
+}
+
+/** Runs `flock --exclusive 3` with our descriptor as its fd 3 and resolves once it has the lock. */
+function takeFlock(fd: number, path: string, opts: FileLockOptions): Promise<void> {
+  const waitSeconds = Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000));
+  const args = ["--exclusive", "--wait", String(waitSeconds), "--conflict-exit-code", String(CONFLICT_EXIT), "3"];
+  return new Promise((resolve, reject) => {
+    const child = opts.runner.spawn("flock", args, { env: opts.env, stdio: ["ignore", "ignore", "pipe", fd] });
+    let stderr = "";
+    let settled = false;
+    const onAbort = () => child.kill("SIGKILL");
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+    child.on("error", (err: NodeJS.ErrnoException) =>
+      finish(
+        err.code === "ENOENT"
+          ? new EngineUnavailableError("flock is not installed: apt-get install util-linux", { cause: err })
+          : new InternalError(`could not run flock for ${path}: ${err.message}`, { cause: err }),
+      ),
+    );
+    child.on("close", (code) => {
+      if (opts.signal?.aborted) return finish(new CancelledError(`waiting for lock ${path} cancelled`, { cause: opts.signal.reason }));
+      if (code === 0) return finish();
+      if (code === CONFLICT_EXIT) return finish(new TimeoutError(`lock ${path} still held by another process after ${waitSeconds} s`));
+      finish(new InternalError(`flock on ${path} failed (exit ${code}): ${stderr.trim()}`));
+    });
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Runs `fn` while holding the lock on `path`; the lock is released however `fn` ends. */
+export async function withFileLock<T>(path: string, opts: FileLockOptions, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireFileLock(path, opts);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}

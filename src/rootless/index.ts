@@ -1,0 +1,20 @@
+// The rootless layer's public door: choosing a containerd and managing svcd's own.
+export {
+  resolveContainerd,
+  SYSTEM_CONTAINERD_ADDRESS,
+  type ContainerdEndpoint,
+  type ContainerdEndpointOptions,
+  type ContainerdSource,
+} from "./containerd-endpoint.js";
+export {
+  ensureManagedContainerd,
+  stopManagedContainerd,
+  checkBinaries,
+  INSTALL_HINT,
+  type ManagedContainerd,
+  type ManagedContainerdOptions,
+  type StopManagedContainerdOptions,
+} from "./managed-containerd.js";
+export { answers, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
+export { checkSocketPath, renderContainerdConfig, MAX_SOCKET_PATH_BYTES } from "./containerd-config.js";
+export { acquireFileLock, withFileLock, type HeldLock, type FileLockOptions } from "./file-lock.js";

@@ -1,0 +1,280 @@
+// svcd's own containerd, used when no other one answers: own config, root, state and socket (all from `Paths`),
+// started once per machine and left running for the next process.
+//
+// On-disk layout (all paths from `Paths`): containerdConfig (rewritten on every start), containerdPidFile
+// (`<pid> <start time>`), containerdLog (appended), containerdSocket (+ `.ttrpc`), containerdLock (flock, see
+// file-lock.ts). Invariants: only the holder of containerdLock starts, stops or cleans up; a pidfile names a live
+// containerd or is stale and removed; a process is only signalled when pid, start time and program all match.
+//
+// Rootless later: containerd is spawned through `runner` and every path comes from `Paths`, so rootless mode only
+// supplies a runner that starts `containerd` as rootlesskit's child (and per-user `Paths`); the pidfile then names
+// what the runner spawned, and `DAEMON_PROGRAM` is the one name to make configurable.
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CancelledError, EngineUnavailableError, throwIfAborted } from "../common/errors.js";
+import { debug } from "../common/debug.js";
+import type { Paths } from "../common/paths.js";
+import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
+import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
+import { answers, type ContainerdProbe } from "./containerd-probe.js";
+import { withFileLock } from "./file-lock.js";
+import { readPidFile, recordAlive, recordRunning, removePidFile, writePidFile, type PidRecord } from "./pid-file.js";
+
+const log = debug("rootless");
+
+/** The program the pidfile must name for its process to count as the managed containerd. */
+export const DAEMON_PROGRAM = "containerd";
+
+/** What to install when a binary is missing. */
+export const INSTALL_HINT = "apt-get install containerd runc";
+
+/** Binaries the managed containerd needs, with the argument that makes each print its version. */
+const REQUIRED_BINARIES: ReadonlyArray<readonly [string, string]> = [
+  ["containerd", "--version"],
+  ["containerd-shim-runc-v2", "-v"],
+  ["runc", "--version"],
+];
+
+export interface ManagedContainerdOptions {
+  paths: Paths;
+  /** Spawns containerd, flock and the version checks. */
+  runner: ProcessRunner;
+  /** Answers whether a containerd serves a socket. */
+  probe: ContainerdProbe;
+  /** Environment for the helpers and containerd (PATH decides which binaries run). Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** How long a started containerd may take to serve (default 10 s). */
+  startTimeoutMs?: number;
+  /** How long to wait for another process holding the start lock (default 60 s). */
+  lockTimeoutMs?: number;
+}
+
+/** The managed containerd that serves `address`. */
+export interface ManagedContainerd {
+  address: string;
+  /** Its pid from the pidfile (undefined when it serves but its pidfile is gone). */
+  pid: number | undefined;
+  /** True when this call started it. */
+  started: boolean;
+}
+
+/** Returns the managed containerd, starting it (once per machine, under the lock) when it does not answer. */
+export async function ensureManagedContainerd(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
+  const { paths, probe, signal } = opts;
+  const address = paths.containerdSocket;
+  checkSocketPath(address);
+  if (await answers(address, probe, signal)) return { address, pid: readPidFile(paths.containerdPidFile)?.pid, started: false };
+
+  const lockOpts = { runner: opts.runner, env: opts.env, signal, timeoutMs: opts.lockTimeoutMs };
+  return withFileLock(paths.containerdLock, lockOpts, async () => {
+    // Another process may have started it while we waited for the lock.
+    if (await answers(address, probe, signal)) {
+      return { address, pid: readPidFile(paths.containerdPidFile)?.pid, started: false };
+    }
+    const record = readPidFile(paths.containerdPidFile);
+    if (record && recordAlive(record, DAEMON_PROGRAM)) {
+      // Started by a process that died before it served (or still starting up): give it its start time.
+      log("managed containerd pid %d runs but does not answer yet; waiting", record.pid);
+      const served = await waitUntilServing(address, probe, {
+        timeoutMs: opts.startTimeoutMs ?? 10_000,
+        signal,
+        exited: () => !recordRunning(record),
+      });
+      if (served) return { address, pid: record.pid, started: false };
+      throw new EngineUnavailableError(
+        `the managed containerd (pid ${record.pid}) runs but does not answer on ${address}; stop it ` +
+          `(kill ${record.pid}) and retry. Log ${paths.containerdLog}:\n${logTail(paths.containerdLog, 0)}`,
+      );
+    }
+    recoverStale(paths, record);
+    await checkBinaries(opts.runner, opts.env, signal);
+    return startLocked(opts);
+  });
+}
+
+/** Removes a pidfile naming a dead (or foreign) process and the socket files it left. Caller holds the lock. */
+function recoverStale(paths: Paths, record: PidRecord | undefined): void {
+  if (record) log("stale pidfile %s: pid %d is not a running containerd", paths.containerdPidFile, record.pid);
+  removePidFile(paths.containerdPidFile);
+  removeSockets(paths);
+}
+
+function removeSockets(paths: Paths): void {
+  rmSync(paths.containerdSocket, { force: true });
+  rmSync(paths.containerdSocket + TTRPC_SUFFIX, { force: true });
+}
+
+/** Throws EngineUnavailableError with the install hint unless containerd, its runc shim and runc run. */
+export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEnv | undefined, signal?: AbortSignal): Promise<void> {
+  await Promise.all(
+    REQUIRED_BINARIES.map(async ([file, versionArg]) => {
+      let result;
+      try {
+        result = await runner.run(file, [versionArg], { env, signal, timeoutMs: 10_000 });
+      } catch (err) {
+        throwIfAborted(signal);
+        throw new EngineUnavailableError(`${file} is not installed (not found in PATH): ${INSTALL_HINT}`, { cause: err });
+      }
+      if (result.exitCode !== 0) {
+        const detail = (result.stderr || result.stdout).trim();
+        throw new EngineUnavailableError(`${file} ${versionArg} failed (exit ${result.exitCode}): ${detail}; reinstall: ${INSTALL_HINT}`);
+      }
+    }),
+  );
+}
+
+/** Writes the config, spawns containerd detached, records its pid and waits until it serves. Caller holds the lock. */
+async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
+  const { paths, signal } = opts;
+  const address = paths.containerdSocket;
+  for (const dir of [paths.runtime, paths.state]) mkdirSync(dir, { recursive: true, mode: 0o711 });
+  writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: 0o644 });
+
+  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
+  delete env.NOTIFY_SOCKET; // containerd would report readiness to our supervisor, not its own
+  const logFd = openSync(paths.containerdLog, "a", 0o600);
+  const logStart = fstatSync(logFd).size;
+  let child: ChildProcess;
+  try {
+    // Detached (setsid) with no pipe to us: it outlives this process and serves the next one.
+    child = opts.runner.spawn(DAEMON_PROGRAM, ["--config", paths.containerdConfig], {
+      env,
+      cwd: "/",
+      stdio: ["ignore", logFd, logFd],
+      detached: true,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exitReason: string | undefined;
+  child.once("error", (err) => (exitReason ??= `could not be started: ${err.message}`));
+  child.once("exit", (code, sig) => (exitReason ??= sig ? `was killed by ${sig}` : `exited with code ${code}`));
+  child.unref();
+
+  const pid = child.pid;
+  const record = pid === undefined ? undefined : writePidFile(paths.containerdPidFile, pid);
+  log("started managed containerd pid %s on %s", pid, address);
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new EngineUnavailableError(
+      `the managed containerd ${reason} before serving ${address}. Log ${paths.containerdLog}:\n` +
+        logTail(paths.containerdLog, logStart),
+      { cause },
+    );
+  };
+  // Aborted while it starts: CancelledError, and it keeps running for the next caller (its pidfile is written).
+  const served = await waitUntilServing(address, opts.probe, {
+    timeoutMs: opts.startTimeoutMs ?? 10_000,
+    signal,
+    exited: () => exitReason !== undefined || (record !== undefined && !recordRunning(record)),
+  });
+  if (served) return { address, pid, started: true };
+  if (exitReason !== undefined || !record) return fail(exitReason ?? "could not be started");
+  await terminate(record, 2000, signal);
+  removePidFile(paths.containerdPidFile);
+  removeSockets(paths);
+  return fail(`did not answer within ${opts.startTimeoutMs ?? 10_000} ms`);
+}
+
+interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Polled between probes: true once the process that should serve is gone (fail early). */
+  exited: () => boolean;
+}
+
+/** Probes with backoff (25 ms doubling to 500 ms) until the socket answers, the process exits or time runs out. */
+async function waitUntilServing(address: string, probe: ContainerdProbe, opts: WaitOptions): Promise<boolean> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let delay = 25;
+  for (;;) {
+    if (await answers(address, probe, opts.signal)) return true;
+    if (opts.exited()) return false;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await pause(Math.min(delay, left), opts.signal);
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+/** Waits between polls; an abort becomes CancelledError. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    throw new CancelledError("waiting for containerd cancelled", { cause: signal?.reason ?? err });
+  }
+}
+
+/** The last lines the daemon logged since byte `from` (at most 4 KiB, 20 lines). */
+export function logTail(path: string, from: number): string {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(from, size - 4096);
+      const buf = Buffer.alloc(Math.max(0, size - start));
+      readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.toString("utf8").trimEnd().split("\n").slice(-20);
+      return lines.join("\n") || "(empty)";
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Never signals a reused pid. */
+async function terminate(record: PidRecord, graceMs: number, signal?: AbortSignal): Promise<void> {
+  const send = (sig: NodeJS.Signals) => {
+    if (!recordRunning(record)) return;
+    try {
+      process.kill(record.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  send("SIGTERM");
+  if (await waitGone(record, graceMs, signal)) return;
+  log("containerd pid %d ignored SIGTERM for %d ms; killing", record.pid, graceMs);
+  send("SIGKILL");
+  await waitGone(record, 5000, signal);
+}
+
+/** Polls until the process is gone (it is not our child, so no exit event reaches us). */
+async function waitGone(record: PidRecord, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (recordRunning(record)) {
+    if (Date.now() >= deadline) return false;
+    await pause(20, signal);
+  }
+  return true;
+}
+
+export interface StopManagedContainerdOptions {
+  /** Spawns flock for the lock (default: a host runner). */
+  runner?: ProcessRunner;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** SIGKILL after this long without exiting (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Stops the managed containerd named by the pidfile and removes its socket and pidfile; true when one ran. */
+export async function stopManagedContainerd(paths: Paths, opts: StopManagedContainerdOptions = {}): Promise<boolean> {
+  const runner = opts.runner ?? new HostProcessRunner();
+  const lockOpts = { runner, env: opts.env, signal: opts.signal };
+  return withFileLock(paths.containerdLock, lockOpts, async () => {
+    const record = readPidFile(paths.containerdPidFile);
+    const running = record !== undefined && recordAlive(record, DAEMON_PROGRAM);
+    if (running) {
+      log("stopping managed containerd pid %d", record.pid);
+      await terminate(record, opts.timeoutMs ?? 10_000, opts.signal);
+    }
+    removePidFile(paths.containerdPidFile);
+    removeSockets(paths);
+    return running;
+  });
+}
