@@ -101,7 +101,8 @@ export class ProcessIO {
    * then calls `closeIO` so containerd closes the process's stdin. A process that exits without reading is fine.
    */
   async writeStdin(closeIO: () => Promise<void>): Promise<void> {
-    if (this.input === undefined || this.fifos.stdin === undefined || this.closed) return;
+    const input = this.input;
+    if (input === undefined || this.fifos.stdin === undefined || this.closed) return;
     const fd = openSync(this.fifos.stdin, constants.O_WRONLY | constants.O_NONBLOCK);
     const socket = new Socket({ fd, readable: false, writable: true });
     this.stdinSocket = socket;
@@ -111,7 +112,7 @@ export class ProcessIO {
         resolve();
       });
       socket.on("close", () => resolve());
-      socket.end(this.input, () => socket.destroy());
+      socket.end(input, () => socket.destroy());
     });
     if (!this.closed) await closeIO();
   }
