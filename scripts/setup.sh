@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Makes this machine ready to build and test svcd: Debian packages, npm dependencies, the TypeScript build and the
+# test images. Idempotent: on a ready machine it checks and returns in seconds (no apt, no npm ci, no rebuild).
+# Must run as root on Debian 12 (rootless mode will need root only for this script).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- the machine -----------------------------------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || die "run as root (sudo bash scripts/setup.sh): it installs Debian packages and builds images"
+# shellcheck disable=SC1091
+os_id="$(. /etc/os-release 2>/dev/null && echo "${ID:-}")"
+os_version="$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")"
+[ "$os_id" = debian ] && [ "$os_version" = 12 ] ||
+  die "svcd's setup supports Debian 12 (bookworm); this is ${os_id:-unknown} ${os_version:-?}"
+command -v node >/dev/null || die "Node.js 20 or later is required (node not found)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later is required (found $(node --version))"
+command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
+
+# --- Debian packages -------------------------------------------------------------------------------------------
+packages=(
+  containerd runc containernetworking-plugins rootlesskit slirp4netns uidmap busybox-static tini mmdebstrap
+  docker-registry skopeo iproute2 util-linux golang-github-containerd-containerd-dev
+)
+missing=()
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  [ "$status" = installed ] || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages present"
+fi
+
+# --- npm dependencies ------------------------------------------------------------------------------------------
+# npm ci writes node_modules/.package-lock.json; older than package-lock.json means the tree is stale.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+else
+  log "node_modules up to date"
+fi
+# tsx runs every test; esbuild's platform binary comes as an optional dependency even when install scripts are
+# held back, so check that it really works rather than trusting npm's warnings.
+probe="$(mktemp --suffix=.ts)"
+echo 'const n: number = 1; if (n !== 1) process.exit(1);' >"$probe"
+if ! node --import tsx "$probe" >/dev/null; then
+  rm -f "$probe"
+  die "tsx does not work after npm ci (esbuild's platform package missing?): rm -rf node_modules and retry"
+fi
+rm -f "$probe"
+
+# --- build -----------------------------------------------------------------------------------------------------
+# Rebuild (proto types + tsc) when anything the build reads is newer than the last successful build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src protos package.json package-lock.json tsconfig.json -newer "$stamp" \
+  -not -path 'src/containerd/gen/*' -print -quit 2>/dev/null)" ]; then
+  log "npm run build"
+  npm run build --silent
+  mkdir -p dist
+  touch "$stamp"
+else
+  log "build up to date"
+fi
+
+# --- test images -----------------------------------------------------------------------------------------------
+bash "$repo/scripts/test-images.sh"
+log "ready"
