@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// Runs svcd's uvu test files, one child process per file (a crash or hang stays in its file), and ends with exactly
+// one line `N passed, N failed[, N skipped]`, the last line printed. Before the first integration file it starts
+// what those tests need — a containerd (unless CONTAINERD_ADDRESS is set) and a local registry holding the test
+// images — exports CONTAINERD_ADDRESS, SVCD_REGISTRY_MIRRORS=docker.io=<url> and SVCD_TEST_REGISTRY=<host:port>,
+// and stops all of it on exit, Ctrl-C included.
+//
+// usage: node --import tsx scripts/run-tests.mjs [--coverage] [dir-or-file...]   (default: test/unit test/integration)
+//   --coverage                 collect V8 coverage from every test process, print c8's text summary before the total
+//   SVCD_TEST_FILE_TIMEOUT_MS  kill a test file after this long (default 600000) and count it as failed
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const uvuBin = join(repo, "node_modules", "uvu", "bin.js");
+const c8Bin = join(repo, "node_modules", "c8", "bin", "c8.js");
+const fileTimeoutMs = Number(process.env.SVCD_TEST_FILE_TIMEOUT_MS || 600_000);
+const TEST_FILE = /\.test\.ts$/;
+
+const say = (message) => process.stderr.write(`run-tests: ${message}\n`);
+const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
+
+// --- arguments -----------------------------------------------------------------------------------------------------
+const argv = process.argv.slice(2);
+const coverage = argv.includes("--coverage");
+const unknown = argv.filter((a) => a.startsWith("-") && a !== "--coverage");
+if (unknown.length) {
+  say(`unknown option ${unknown.join(" ")}`);
+  process.exit(2);
+}
+const targets = argv.filter((a) => !a.startsWith("-"));
+const explicit = targets.length > 0;
+if (!explicit) targets.push("test/unit", "test/integration");
+
+/** Test files under a directory, sorted, or the file itself. */
+function collect(target) {
+  const path = resolve(repo, target);
+  if (!existsSync(path)) {
+    if (explicit) throw new Error(`no such test path: ${target}`);
+    return [];
+  }
+  if (statSync(path).isFile()) return [path];
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (TEST_FILE.test(entry.name)) found.push(full);
+    }
+  };
+  walk(path);
+  return found;
+}
+
+/** uvu's closing block, from a file's (ANSI-stripped) output; undefined when the file never got there. */
+export function parseUvuTotals(output) {
+  const text = stripAnsi(output);
+  const last = (label) => {
+    const all = [...text.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, "gm"))];
+    return all.length ? Number(all[all.length - 1][1]) : undefined;
+  };
+  const total = last("Total");
+  const passed = last("Passed");
+  const skipped = last("Skipped") ?? 0;
+  if (total === undefined || passed === undefined) return undefined;
+  return { total, passed, skipped, failed: Math.max(0, total - passed - skipped) };
+}
+
+// --- state shared with the signal handlers ------------------------------------------------------------------------
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const cleanups = [];
+let current;
+let shuttingDown = false;
+
+async function cleanup() {
+  while (cleanups.length) {
+    const stop = cleanups.pop();
+    await stop().catch((err) => say(`cleanup failed: ${err?.message ?? err}`));
+  }
+}
+
+function summary() {
+  return `${totals.passed} passed, ${totals.failed} failed` + (totals.skipped > 0 ? `, ${totals.skipped} skipped` : "");
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`${sig}: stopping`);
+    current?.kill("SIGTERM");
+    totals.failed += 1; // the interrupted run is not a pass
+    cleanup().finally(() => {
+      console.log(summary());
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  });
+}
+
+// --- integration setup --------------------------------------------------------------------------------------------
+async function integrationEnv() {
+  const { ensureContainerdForTests } = await import("../test/rig/containerd.ts");
+  const { startRegistry, pushTestImages } = await import("../test/rig/registry.ts");
+  const containerd = await ensureContainerdForTests();
+  cleanups.push(() => containerd.stop());
+  say(`containerd at ${containerd.address}${containerd.managed ? " (started for this run)" : ""}`);
+  const registry = await startRegistry();
+  cleanups.push(() => registry.stop());
+  const refs = await pushTestImages(registry.url);
+  say(`registry at ${registry.url} with ${refs.join(", ")}`);
+  return {
+    CONTAINERD_ADDRESS: containerd.address,
+    SVCD_REGISTRY_MIRRORS: `docker.io=${registry.url}`,
+    SVCD_TEST_REGISTRY: registry.host,
+  };
+}
+
+// --- one file -----------------------------------------------------------------------------------------------------
+function runFile(file, env) {
+  return new Promise((resolvePromise) => {
+    const pattern = "^" + basename(file).replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "$";
+    const args = ["--import", "tsx", uvuBin, dirname(file), pattern];
+    if (!process.stdout.isTTY) args.push("--no-color");
+    const child = spawn(process.execPath, args, {
+      cwd: repo,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    current = child;
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.stderr.on("data", (chunk) => process.stderr.write(chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      say(`${relative(repo, file)} ran longer than ${fileTimeoutMs} ms: killing it`);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+    }, fileTimeoutMs);
+    child.on("error", (err) => say(`could not run ${file}: ${err.message}`));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      current = undefined;
+      resolvePromise({ code, signal, timedOut, totals: parseUvuTotals(output) });
+    });
+  });
+}
+
+// --- main ---------------------------------------------------------------------------------------------------------
+async function main() {
+  let files;
+  try {
+    files = targets.flatMap(collect);
+  } catch (err) {
+    say(err.message);
+    console.log(summary().replace(/^0 passed, 0 failed/, "0 passed, 1 failed"));
+    return 1;
+  }
+  const env = { ...process.env };
+  let coverageDir;
+  if (coverage) {
+    coverageDir = mkdtempSync(join(tmpdir(), "svcd-coverage-"));
+    env.NODE_V8_COVERAGE = coverageDir;
+    cleanups.unshift(async () => rmSync(coverageDir, { recursive: true, force: true }));
+  }
+  let integration; // undefined: not set up yet; null: setup failed
+  for (const file of files) {
+    if (shuttingDown) break;
+    const rel = relative(repo, file);
+    if (rel.split("/").includes("integration") && integration === undefined) {
+      try {
+        Object.assign(env, await integrationEnv());
+        integration = true;
+      } catch (err) {
+        say(`integration setup failed: ${err?.stack ?? err}`);
+        integration = null;
+      }
+    }
+    if (rel.split("/").includes("integration") && integration === null) {
+      say(`${rel}: not run (integration setup failed)`);
+      totals.failed += 1;
+      continue;
+    }
+    process.stdout.write(`\n── ${rel}\n`);
+    const result = await runFile(file, env);
+    if (shuttingDown) break;
+    const counted = result.totals;
+    if (counted) {
+      totals.passed += counted.passed;
+      totals.skipped += counted.skipped;
+      totals.failed += counted.failed;
+    }
+    const crashed = !counted || result.timedOut || ((result.code !== 0 || result.signal) && counted.failed === 0);
+    if (crashed) {
+      say(`${rel}: ${result.timedOut ? "timed out" : `exited with ${result.signal ?? result.code}`} — counted as a failure`);
+      totals.failed += 1;
+    } else if (counted.total === 0) {
+      say(`${rel}: ran no test`);
+    }
+  }
+  if (coverage && !shuttingDown) {
+    // Coverage first, so that the total below stays the last line printed.
+    const report = spawnSync(
+      process.execPath,
+      [c8Bin, "report", "--temp-directory", coverageDir, "--reporter=text-summary", "--all", "--src", "src",
+        "--include", "src/**", "--exclude", "src/containerd/gen/**", "--exclude", "**/*.d.ts"],
+      { cwd: repo, stdio: ["ignore", "inherit", "inherit"] },
+    );
+    if (report.status !== 0) say("c8 report failed (coverage only; tests unaffected)");
+  }
+  await cleanup();
+  if (files.length === 0) say("no test files found");
+  console.log(summary());
+  return totals.failed > 0 || totals.passed + totals.failed === 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    say(err?.stack ?? String(err));
+    await cleanup();
+    totals.failed += 1;
+    console.log(summary());
+    process.exit(1);
+  },
+);

@@ -1,0 +1,149 @@
+// The containerd the integration tests talk to. CONTAINERD_ADDRESS wins; otherwise the rig starts a private
+// containerd for the run (root, state and socket under a temp dir, CRI disabled) and tears it down afterwards.
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EngineUnavailableError, TimeoutError, throwIfAborted } from "../../src/common/errors.js";
+import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
+
+/** A containerd the tests may use; `stop()` is a no-op for one the rig did not start. */
+export interface TestContainerd {
+  /** Socket path (what CONTAINERD_ADDRESS holds). */
+  address: string;
+  /** True when the rig started it (and stop() will tear it down). */
+  managed: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EnsureContainerdOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  runner?: ProcessRunner;
+}
+
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// INTEGRATION POINT: when src/rootless/managed-containerd.ts lands, switch this one function to the project's own
+// managed containerd (so the tests exercise it) and drop startPrivateContainerd below.
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+/** The containerd for a test run: $CONTAINERD_ADDRESS when set, else a private one started for this run. */
+export async function ensureContainerdForTests(options: EnsureContainerdOptions = {}): Promise<TestContainerd> {
+  const env = options.env ?? process.env;
+  const given = env.CONTAINERD_ADDRESS?.replace(/^unix:\/\//, "");
+  if (given) {
+    await waitForSocket(given, undefined, 2_000, options.signal).catch((err: unknown) => {
+      throw new EngineUnavailableError(`CONTAINERD_ADDRESS=${given} does not answer; start containerd or unset it`, { cause: err });
+    });
+    return { address: given, managed: false, stop: async () => {} };
+  }
+  return startPrivateContainerd(options);
+}
+
+/** Starts `containerd --config <tmp>/config.toml` with everything under one temp dir; waits for its socket. */
+export async function startPrivateContainerd(options: EnsureContainerdOptions = {}): Promise<TestContainerd> {
+  throwIfAborted(options.signal);
+  const runner = options.runner ?? new HostProcessRunner();
+  const dir = await mkdtemp(join(tmpdir(), "svcd-ctd-"));
+  const address = join(dir, "containerd.sock");
+  const config = [
+    "version = 2",
+    `root = ${JSON.stringify(join(dir, "root"))}`,
+    `state = ${JSON.stringify(join(dir, "state"))}`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    "[grpc]",
+    `  address = ${JSON.stringify(address)}`,
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${JSON.stringify(join(dir, "opt"))}`,
+    "",
+  ].join("\n");
+  await mkdir(join(dir, "root"), { recursive: true });
+  await writeFile(join(dir, "config.toml"), config);
+  const logPath = join(dir, "containerd.log");
+  const log = createWriteStream(logPath);
+  const child = runner.spawn("containerd", ["--config", join(dir, "config.toml")], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const killOnExit = () => child.kill("SIGKILL");
+  process.on("exit", killOnExit);
+  try {
+    await waitForSocket(address, child, options.timeoutMs ?? 20_000, options.signal);
+  } catch (err) {
+    process.off("exit", killOnExit);
+    await stopContainerd(child);
+    const tail = (await readFile(logPath, "utf8").catch(() => "")).trim().split("\n").slice(-20).join("\n");
+    await cleanupDir(dir, address, runner);
+    throw new EngineUnavailableError(`private containerd did not start (apt-get install containerd runc): ${tail}`, { cause: err });
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    address,
+    managed: true,
+    stop() {
+      stopped ??= (async () => {
+        process.off("exit", killOnExit);
+        await stopContainerd(child);
+        await cleanupDir(dir, address, runner);
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Resolves once a unix socket accepts a connection; fails when `child` exits first or the deadline passes. */
+async function waitForSocket(path: string, child: ChildProcess | undefined, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitInfo: string | undefined;
+  let spawnError: Error | undefined;
+  child?.once("exit", (code, sig) => (exitInfo = `exited (${sig ?? code})`));
+  child?.once("error", (err) => (spawnError = err));
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    throwIfAborted(signal);
+    if (spawnError) throw new EngineUnavailableError(`could not run containerd: ${spawnError.message}`, { cause: spawnError });
+    if (exitInfo) throw new EngineUnavailableError(`containerd ${exitInfo} before serving ${path}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(path);
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new TimeoutError(`${path} did not accept connections within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+async function stopContainerd(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Shims outlive containerd and keep their containers' rootfs mounted: end the ones this containerd started (they
+// carry its socket in their argv), unmount what is left under the dir, then remove it.
+async function cleanupDir(dir: string, address: string, runner: ProcessRunner): Promise<void> {
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
+    if (argv[0]?.includes("containerd-shim") && argv.includes(address)) {
+      try {
+        process.kill(Number(entry), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const mounts = (await readFile("/proc/self/mountinfo", "utf8").catch(() => ""))
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((point) => point === dir || point.startsWith(dir + "/"))
+    .sort((a, b) => b.length - a.length);
+  for (const point of mounts) await runner.run("umount", ["-l", point]);
+  await rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
+    process.stderr.write(`test rig: could not remove ${dir}: ${String(err)}\n`);
+  });
+}
