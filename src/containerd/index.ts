@@ -1,0 +1,9 @@
+// The containerd layer's only public door: the typed gRPC client, its errors mapping and Any helpers.
+export { ContainerdClient, assertIdentifier, type ContainerdClientOptions, type LeaseScopeOptions } from "./containerd-client.js";
+export type { CallOptions } from "./connection.js";
+export { WRITE_CHUNK_BYTES, assertDigest, type WriteContentRequestOptions, type WriteContentResult } from "./content-writer.js";
+export type { ContainerdEvent } from "./event-stream.js";
+export { TYPE_URL, jsonAny, timestampToDate, type AnyValue } from "./any-value.js";
+export { mapGrpcError, type GrpcErrorContext } from "./grpc-error.js";
+export type * from "./service-facade.js";
+export type * from "./message-types.js";
