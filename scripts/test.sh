@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# What `npm test` runs: make the machine ready (idempotent), then every unit test and every integration test, with
+# coverage. The last line printed is the total: `N passed, N failed[, N skipped]`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+# run-tests.mjs runs each file under NODE_V8_COVERAGE and prints c8's summary before its total line.
+exec node --import tsx scripts/run-tests.mjs --coverage test/unit test/integration
