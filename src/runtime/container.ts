@@ -1,0 +1,269 @@
+// Containers as svcd runs them: a rootfs snapshot prepared from the image's chainId, a container record carrying
+// the OCI spec and ownership labels, one task with FIFO stdio. `startContainer` returns a RunningTask (services);
+// `runContainer` is start + wait + delete (build steps, one-shot execs). Whatever was created is removed on every
+// path — errors, aborts, non-zero exits — in the order task → onExit hook → container → snapshot → FIFOs.
+import { TYPE_URL, jsonAny } from "../containerd/index.js";
+import { debug } from "../common/debug.js";
+import { InternalError, InvalidArgumentError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { OWNER } from "../common/labels.js";
+import { currentOwner, ownerLabels, type Owner } from "../common/owner.js";
+import type { Paths } from "../common/paths.js";
+import type { ProcessRunner } from "../common/process-runner.js";
+import { CleanupStack } from "./cleanup-stack.js";
+import type { RuntimeClient } from "./containerd-port.js";
+import { ProcessIO, type OutputOptions } from "./process-io.js";
+import type { Spec, SpecMount, SpecUser } from "./spec.js";
+import {
+  buildSpec,
+  withArgs,
+  withCwd,
+  withEnv,
+  withHostname,
+  withHostsFile,
+  withImageConfig,
+  withInit,
+  withMounts,
+  withNetworkNamespace,
+  withResolvConf,
+  withRootless,
+  withUser,
+  type ImageProcessConfig,
+  type SpecOpt,
+} from "./spec-opts.js";
+import { RunningTask, type ProcessExit, type ProcessResult } from "./task.js";
+import { resolveImageUser } from "./snapshot-file.js";
+
+const log = debug("runtime");
+
+/** The shim every svcd container runs under. */
+export const RUNC_RUNTIME = "io.containerd.runc.v2";
+/** The snapshotter used when the image does not name one. */
+export const DEFAULT_SNAPSHOTTER = "overlayfs";
+/** `svcd.io/kind` value on containers and snapshots this module creates. */
+export const KIND_CONTAINER = "container";
+
+const CONTAINER_ID = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
+
+/** The image a container starts from: its unpacked top snapshot and its config. */
+export interface ContainerImage {
+  /** Image name, recorded on the container record. */
+  name: string;
+  /** The committed snapshot (top layer chainId) the rootfs is prepared from. */
+  chainId: string;
+  snapshotter?: string;
+  /** The image config's `config` object (Env, Entrypoint, Cmd, WorkingDir, User). */
+  config?: ImageProcessConfig;
+}
+
+/** What the `onExit` hook learns: the rootfs snapshot is still there, the task is gone. */
+export interface ContainerExitInfo {
+  containerId: string;
+  snapshotter: string;
+  /** The active snapshot's key: commit it (Snapshots.Commit) to keep the rootfs as a build step. */
+  snapshotKey: string;
+  exitCode: number;
+}
+
+/** Everything a container start needs. Unset fields fall back to the image config, then containerd's defaults. */
+export interface StartContainerOptions extends OutputOptions {
+  /** Container id (also the task id, the snapshot key and the FIFO dir name): `[A-Za-z0-9]+([._-][A-Za-z0-9]+)*`, ≤ 76. */
+  id: string;
+  image: ContainerImage;
+  /** Replaces Entrypoint + Cmd. */
+  args?: readonly string[];
+  /** Merged into the image's Env by name (`undefined` removes). */
+  env?: Readonly<Record<string, string | undefined>> | readonly string[];
+  cwd?: string;
+  /** "name", "uid", "uid:gid", "user:group" (resolved from the image's /etc/passwd) or numeric ids; default image User. */
+  user?: string | SpecUser;
+  /** Written to stdin, which is then closed. Absent: no stdin. */
+  stdin?: string | Buffer;
+  /** Extra mounts, merged by destination. */
+  mounts?: readonly SpecMount[];
+  /** Extra labels on the container record (ownership labels are added). */
+  labels?: Readonly<Record<string, string>>;
+  /** Join this network namespace (a netns file); absent: a new, empty one. */
+  networkNamespace?: string;
+  hostsFile?: string;
+  resolvConf?: string;
+  hostname?: string;
+  /** Drop cgroupsPath and linux.resources (rootless on cgroup v1). */
+  rootless?: boolean;
+  /** The static init on the host (default Debian's tini-static); `false`: no init (the process is PID 1). */
+  init?: string | false;
+  /** Further spec options, applied after the ones above and before the init. */
+  specOpts?: readonly SpecOpt[];
+  /** Recorded in ownership labels; default: this process, session "none". */
+  owner?: Owner;
+  /**
+   * Called once the task is deleted but before the container and its snapshot are removed, after an exit that was
+   * not a cancellation: the place to commit the rootfs (`snapshotKey`) as a build step. A throw fails the run;
+   * cleanup still completes.
+   */
+  onExit?: (info: ContainerExitInfo) => Promise<void>;
+  paths: Paths;
+  runner: ProcessRunner;
+  signal?: AbortSignal;
+}
+
+function checkOptions(opts: StartContainerOptions): void {
+  if (typeof opts.id !== "string" || opts.id.length > 76 || !CONTAINER_ID.test(opts.id)) {
+    throw new InvalidArgumentError(`invalid container id ${JSON.stringify(opts.id)}`);
+  }
+  if (!opts.image || typeof opts.image.chainId !== "string" || !/^sha256:[0-9a-f]{64}$/.test(opts.image.chainId)) {
+    throw new InvalidArgumentError(`image ${JSON.stringify(opts.image?.name)} needs a chainId (sha256:<hex>)`);
+  }
+  for (const [k, v] of Object.entries(opts.labels ?? {})) {
+    if (!k || typeof v !== "string" || Buffer.byteLength(k) + Buffer.byteLength(v) > 4096) throw new InvalidArgumentError(`invalid label ${JSON.stringify(k)}`);
+  }
+}
+
+/** The spec for these options (the user already resolved to ids). */
+export function containerSpec(namespace: string, opts: StartContainerOptions, user: SpecUser): Spec {
+  const o: SpecOpt[] = [withImageConfig(opts.image.config ?? {})];
+  if (opts.args) o.push(withArgs(opts.args));
+  if (opts.env) o.push(withEnv(opts.env));
+  if (opts.cwd) o.push(withCwd(opts.cwd));
+  o.push(withUser(user));
+  o.push(withNetworkNamespace(opts.networkNamespace));
+  if (opts.hostsFile) o.push(withHostsFile(opts.hostsFile));
+  if (opts.resolvConf) o.push(withResolvConf(opts.resolvConf));
+  if (opts.hostname) o.push(withHostname(opts.hostname));
+  if (opts.mounts?.length) o.push(withMounts(opts.mounts));
+  if (opts.rootless) o.push(withRootless());
+  o.push(...(opts.specOpts ?? []));
+  if (opts.init !== false) o.push(withInit(opts.init));
+  const spec = buildSpec({ namespace, id: opts.id }, ...o);
+  if (spec.process.args.length === 0 || (opts.init !== false && spec.process.args.length <= 2)) {
+    throw new InvalidArgumentError(`container ${opts.id}: no command (the image has no Entrypoint/Cmd and no args were given)`);
+  }
+  return spec;
+}
+
+/** Creates the snapshot, container and task, starts it, and returns its handle. On any failure nothing remains. */
+export async function startContainer(client: RuntimeClient, opts: StartContainerOptions): Promise<RunningTask> {
+  checkOptions(opts);
+  throwIfAborted(opts.signal);
+  const { id, runner, paths, signal } = opts;
+  const snapshotter = opts.image.snapshotter || DEFAULT_SNAPSHOTTER;
+  const userValue = opts.user ?? opts.image.config?.User ?? "";
+  const user =
+    typeof userValue === "string"
+      ? await resolveImageUser(client, { user: userValue, snapshotter, parent: opts.image.chainId, paths, runner, signal, owner: opts.owner })
+      : userValue;
+  const spec = containerSpec(client.namespace, opts, user);
+  const labels = { ...ownerLabels(opts.owner ?? currentOwner("none")), [OWNER.kind]: KIND_CONTAINER };
+  const cleanup = new CleanupStack();
+  let exitStatus: number | undefined;
+  try {
+    throwIfAborted(signal);
+    const io = await ProcessIO.open(runner, paths.fifoDir(id), { ...opts, signal });
+    cleanup.push("fifos", () => io.close());
+
+    const rootfs = await client.withLeaseScope(async (leased) => {
+      const { mounts } = await leased.snapshots.prepare({ snapshotter, key: id, parent: opts.image.chainId, labels });
+      cleanup.push("snapshot", () => ignoreNotFound(client.snapshots.remove({ snapshotter, key: id })));
+      await leased.containers.create({
+        container: {
+          id,
+          labels: { ...opts.labels, ...labels },
+          image: opts.image.name,
+          runtime: { name: RUNC_RUNTIME },
+          spec: jsonAny(TYPE_URL.spec, spec),
+          snapshotter,
+          snapshot_key: id,
+        },
+      });
+      cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })));
+      return mounts;
+    });
+    if (opts.onExit) {
+      const onExit = opts.onExit;
+      cleanup.push("onExit", async () => {
+        if (exitStatus !== undefined && !signal?.aborted) await onExit({ containerId: id, snapshotter, snapshotKey: id, exitCode: exitStatus });
+      });
+    }
+    throwIfAborted(signal);
+
+    const created = await client.tasks.create({ container_id: id, rootfs, ...io.paths, terminal: false });
+    log("%s: task created (pid %d)", id, created.pid);
+    let hasExited = false;
+    const waiting = client.tasks.wait({ container_id: id }).then((r) => {
+      hasExited = true;
+      return { exitCode: r.exit_status };
+    });
+    waiting.catch(() => {});
+    cleanup.push("task", async () => {
+      exitStatus = await deleteTask(client, id, hasExited ? undefined : waiting);
+    });
+    void io.writeStdin(() => client.tasks.closeIO({ container_id: id, stdin: true }).then(() => undefined)).catch((err) => log("%s: stdin: %s", id, err));
+    throwIfAborted(signal);
+
+    const started = await client.tasks.start({ container_id: id });
+    log("%s: started (pid %d)", id, started.pid);
+    return new RunningTask({
+      client,
+      containerId: id,
+      pid: started.pid,
+      io,
+      exited: waiting,
+      spec,
+      paths,
+      runner,
+      teardown: async () => {
+        const errors = await cleanup.run();
+        if (errors.length > 0) {
+          const first = errors[0];
+          throw SvcdError.is(first) && errors.length === 1 ? first : new InternalError(`cleanup of container ${id} failed`, { cause: first });
+        }
+      },
+    });
+  } catch (err) {
+    const errors = await cleanup.run();
+    for (const e of errors) log("%s: cleanup after failure: %s", id, e);
+    throw err;
+  }
+}
+
+/** Starts the container, waits for its exit and output, removes everything; non-zero exits are returned. */
+export async function runContainer(client: RuntimeClient, opts: StartContainerOptions): Promise<ProcessResult> {
+  const task = await startContainer(client, opts);
+  let result: ProcessResult;
+  try {
+    const { exitCode } = await task.wait({ signal: opts.signal });
+    result = { exitCode, ...task.output() };
+  } catch (err) {
+    await task.delete().catch((e) => log("%s: cleanup after failure: %s", opts.id, e));
+    throw err;
+  }
+  await task.delete();
+  return result;
+}
+
+/** How long teardown waits for a SIGKILLed task to be reported exited before deleting it anyway. */
+const KILL_WAIT_MS = 10_000;
+
+/** Deletes a task, first killing it (SIGKILL, all processes) when `running` (its pending exit) is given. */
+async function deleteTask(client: RuntimeClient, id: string, running: Promise<ProcessExit> | undefined): Promise<number | undefined> {
+  if (running) {
+    await client.tasks.kill({ container_id: id, signal: 9, all: true }).catch((err) => log("%s: kill: %s", id, err));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([running.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, KILL_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+  try {
+    const r = await client.tasks.delete({ container_id: id });
+    return r.exit_status;
+  } catch (err) {
+    if (SvcdError.is(err) && err.code === "NOT_FOUND") return undefined;
+    throw err;
+  }
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(SvcdError.is(err) && err.code === "NOT_FOUND")) throw err;
+  }
+}
