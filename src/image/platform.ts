@@ -54,7 +54,6 @@ export function platformScore(candidate: Platform | undefined, wanted: Platform)
   const have = candidate.variant ?? "";
   if (have === want) return 2;
   if (have === "" || want === "") return 1;
-  if (wanted.architecture === "arm64" && (have === "v8" || want === "v8")) return 1;
   return 0;
 }
 
