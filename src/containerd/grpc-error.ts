@@ -53,7 +53,7 @@ export function mapGrpcError(err: unknown, context: string, extra: GrpcErrorCont
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new TimeoutError(`${context}: deadline exceeded (${details})`, opts);
     case GrpcStatus.CANCELLED:
-      return new CancelledError(`${context}: cancelled`, opts);
+      return new CancelledError(`${context}: cancelled (${details})`, opts);
     case GrpcStatus.UNAVAILABLE: {
       const where = extra.socket ? ` at ${extra.socket}` : "";
       return new EngineUnavailableError(
