@@ -35,6 +35,8 @@ export interface PullOptions {
   env?: NodeJS.ProcessEnv;
   /** A registry client to reuse (its token cache); otherwise one is made from mirrors/env/runner. */
   registry?: RegistryClient;
+  /** Try the registry itself after its mirrors said NOT_FOUND or were unreachable (default true). */
+  upstreamFallback?: boolean;
   /** Snapshotter to unpack into; default overlayfs. */
   snapshotter?: string;
   /** `os/arch[/variant]` or a Platform; default this host's (linux/amd64, linux/arm64/v8, …). */
@@ -101,7 +103,7 @@ export async function pullImage(client: ContainerdClient, input: string, opts: P
   const { signal } = opts;
   const log = debug("image");
   throwIfAborted(signal);
-  const registry = opts.registry ?? new RegistryClient({ runner: opts.runner, mirrors: opts.mirrors, env: opts.env });
+  const registry = opts.registry ?? new RegistryClient({ runner: opts.runner, mirrors: opts.mirrors, env: opts.env, upstreamFallback: opts.upstreamFallback });
 
   const resolved = await registry.resolve(ref, signal);
   const target = resolved.descriptor;
