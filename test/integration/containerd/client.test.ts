@@ -12,6 +12,7 @@ import {
 } from "../../../src/common/errors.js";
 import { GC } from "../../../src/common/labels.js";
 import { ContainerdClient, type ContainerdEvent } from "../../../src/containerd/index.js";
+import { Connection } from "../../../src/containerd/connection.js";
 
 const address = process.env.CONTAINERD_ADDRESS || "/run/containerd/containerd.sock";
 const ns = `svcd-it-containerd-${randomBytes(4).toString("hex")}`;
@@ -91,6 +92,40 @@ test("writeContent then readContent gives the same bytes; labels are set; a seco
   const again = await client.writeContent({ ref: `it-again-${digest}`, expected: digest, total: data.length, labels: { "svcd.io/extra": "x" }, source: data });
   assert.equal(again, { digest, existed: true });
   assert.equal((await client.content.info({ digest })).info?.labels, { ...labels, "svcd.io/extra": "x" });
+});
+
+test("writeContent resumes an unfinished ingest of the same ref from containerd's offset", async () => {
+  const data = randomBytes(1536 * 1024);
+  const digest = sha256(data);
+  createdDigests.add(digest);
+  const ref = `it-resume-${randomBytes(4).toString("hex")}`;
+  // Leave a half-written ingest behind: STAT, one WRITE, then close the stream without COMMIT.
+  const conn = new Connection(client.address);
+  try {
+    const write = conn.registry.service("containerd.services.content.v1.Content").Write!;
+    const call = conn.bidi<object, { offset: number }>(write, "Content.Write", { namespace: ns });
+    const answers: { offset: number }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (m: { offset: number }) => answers.push(m));
+      call.on("error", reject);
+      call.on("status", () => resolve());
+    });
+    call.write({ action: "STAT", ref, total: data.length, expected: digest });
+    call.write({ action: "WRITE", ref, offset: 0, data: data.subarray(0, 512 * 1024) });
+    call.end();
+    await done;
+    // (containerd repeats its last answer when the client half-closes)
+    assert.equal(answers.slice(0, 2).map((a) => Number(a.offset)), [0, 512 * 1024]);
+  } finally {
+    conn.close();
+  }
+  const status = (await client.content.status({ ref })).status;
+  assert.is(Number(status?.offset), 512 * 1024);
+  // The resumed write must skip what containerd has; a source differing in that prefix proves it was skipped.
+  const source = Buffer.concat([Buffer.alloc(512 * 1024), data.subarray(512 * 1024)]);
+  const res = await client.writeContent({ ref, expected: digest, total: data.length, labels: { [GC.root]: "test" }, source });
+  assert.equal(res, { digest, existed: false });
+  assert.ok((await readAll(client.readContent(digest))).equals(data));
 });
 
 test("writeContent with a wrong expected digest fails typed and leaves neither blob nor ingest", async () => {
