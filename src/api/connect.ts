@@ -1,0 +1,38 @@
+// `connect()` and `dag`: the two ways a program gets a Client.
+import { createEngine } from "../engine/index.js";
+import type { Engine } from "../definition/index.js";
+import { Client } from "./client.js";
+import type { ConnectOptions } from "./connect-options.js";
+import { LocalHost } from "./local-host.js";
+
+/** Opens a session with an embedded engine (svcd's daemon is used instead once it exists). */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const engine = await createEngine({ ...options, host: new LocalHost() });
+  const client = new Client(Promise.resolve<Engine>(engine));
+  if (options.signal) {
+    if (options.signal.aborted) await client.close();
+    else options.signal.addEventListener("abort", () => void client.close(), { once: true });
+  }
+  return client;
+}
+
+// The default client connects on first use and closes when the process is about to exit.
+let defaultClient: Client | undefined;
+
+function lazyDefault(): Client {
+  if (!defaultClient) {
+    const engine = createEngine({ host: new LocalHost() });
+    defaultClient = new Client(engine);
+    const client = defaultClient;
+    process.once("beforeExit", () => void client.close());
+  }
+  return defaultClient;
+}
+
+/** A default Client, connected on first use (like Dagger's `dag`), closed when the process is about to exit. */
+export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "close"> = {
+  container: () => lazyDefault().container(),
+  cacheVolume: (name: string) => lazyDefault().cacheVolume(name),
+  host: () => lazyDefault().host(),
+  close: () => (defaultClient ? defaultClient.close() : Promise.resolve()),
+};

@@ -1,0 +1,9 @@
+// The public API's door.
+export { connect, dag } from "./connect.js";
+export type { ConnectOptions } from "./connect-options.js";
+export { Client } from "./client.js";
+export { Container, type WithExecOptions, type WithExposedPortOptions, type WithMountedCacheOptions, type WithMountedDirectoryOptions, type WithNewFileOptions } from "./container.js";
+export { ContainerFile } from "./file.js";
+export { CacheVolume } from "./cache-volume.js";
+export { Directory } from "./directory.js";
+export { Host } from "./host.js";

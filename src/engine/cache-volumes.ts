@@ -1,0 +1,61 @@
+// Cache volumes: named directories under the engine's state dir, bind-mounted into containers, shared by every
+// session and process on the machine. Their contents are not part of any snapshot or digest.
+//
+// Layout: <paths.cacheVolumesDir>/<name>/data (the volume), <name>/locked.lock (held exclusively for the whole run
+// of a LOCKED user), <name>/private.lock (held by the PRIVATE user of `data`; a concurrent PRIVATE user gets a copy in
+// <name>/private-<id>, removed when it finishes). Names are validated before they reach a path.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Paths } from "../common/paths.js";
+import { runChecked, type ProcessRunner } from "../common/process-runner.js";
+import { assertVolumeName, type CacheSharing } from "../definition/index.js";
+import { acquireFileLock, tryAcquireFileLock, type HeldLock } from "../rootless/index.js";
+import type { SpecMount } from "../runtime/index.js";
+
+/** A volume mounted for one run; `release()` frees its lock or copy. */
+export interface MountedVolume {
+  mount: SpecMount;
+  release(): Promise<void>;
+}
+
+export class CacheVolumes {
+  readonly #paths: Paths;
+  readonly #runner: ProcessRunner;
+
+  constructor(paths: Paths, runner: ProcessRunner) {
+    this.#paths = paths;
+    this.#runner = runner;
+  }
+
+  /** The host directory holding a volume's data (created on first use). */
+  async dataDir(name: string): Promise<string> {
+    assertVolumeName(name);
+    const dir = join(this.#paths.cacheVolumesDir, name, "data");
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    return dir;
+  }
+
+  /** Prepares a volume for one run at `destination`, honouring its sharing mode. */
+  async mount(name: string, destination: string, sharing: CacheSharing, signal?: AbortSignal): Promise<MountedVolume> {
+    const data = await this.dataDir(name);
+    const root = join(this.#paths.cacheVolumesDir, name);
+    const bind = (source: string): SpecMount => ({ destination, type: "bind", source, options: ["rbind", "rw"] });
+    const lockOpts = { runner: this.#runner, signal, timeoutMs: 10 * 60_000 };
+    switch (sharing) {
+      case "SHARED":
+        return { mount: bind(data), release: async () => {} };
+      case "LOCKED": {
+        const lock = await acquireFileLock(join(root, "locked.lock"), lockOpts);
+        return { mount: bind(data), release: async () => lock.release() };
+      }
+      case "PRIVATE": {
+        const lock: HeldLock | undefined = await tryAcquireFileLock(join(root, "private.lock"), lockOpts);
+        if (lock) return { mount: bind(data), release: async () => lock.release() };
+        const copy = join(root, `private-${randomBytes(6).toString("hex")}`);
+        await runChecked(this.#runner, "cp", ["-a", "--reflink=auto", "--", data, copy], { signal });
+        return { mount: bind(copy), release: () => rm(copy, { recursive: true, force: true }) };
+      }
+    }
+  }
+}

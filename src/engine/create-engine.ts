@@ -1,0 +1,80 @@
+// Wires an embedded engine: picks containerd (explicit, env, system or managed), then the image resolver, build
+// cache, cache volumes and evaluator for one session.
+import { nanoid } from "nanoid";
+import { ContainerdClient } from "../containerd/index.js";
+import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
+import { ownerLabels, currentOwner } from "../common/owner.js";
+import { Paths } from "../common/paths.js";
+import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
+import type { ProgressEvent } from "../definition/index.js";
+import { resolveMirrors, type RegistryMirrors } from "../image/index.js";
+import { resolveContainerd } from "../rootless/index.js";
+import { BuildCache } from "./build-cache.js";
+import { CacheVolumes } from "./cache-volumes.js";
+import { EmbeddedEngine } from "./embedded-engine.js";
+import { Evaluator } from "./evaluator.js";
+import type { HostAdapter } from "./host-adapter.js";
+import { ImageResolver } from "./image-resolver.js";
+
+export interface EngineOptions {
+  containerd?: string | undefined;
+  namespace?: string | undefined;
+  rootless?: "auto" | boolean | undefined;
+  registryMirrors?: Record<string, string> | undefined;
+  sessionId?: string | undefined;
+  moduleId?: string | undefined;
+  serviceGracePeriodMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  host: HostAdapter;
+  /** Overrides for tests and the daemon. */
+  paths?: Paths | undefined;
+  runner?: ProcessRunner | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+const NAMESPACE = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
+export const DEFAULT_NAMESPACE = "svcd";
+export const DEFAULT_SNAPSHOTTER = "overlayfs";
+
+export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine> {
+  const env = opts.env ?? process.env;
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  if (!NAMESPACE.test(namespace) || namespace.length > 76) throw new InvalidArgumentError(`invalid containerd namespace ${JSON.stringify(namespace)}`);
+  const sessionId = opts.sessionId ?? nanoid();
+  if (typeof sessionId !== "string" || sessionId === "" || sessionId.length > 128) throw new InvalidArgumentError("sessionId must be a non-empty string of at most 128 characters");
+  const rootless = opts.rootless ?? "auto";
+  const isRoot = process.getuid?.() === 0;
+  if (rootless === true || (rootless === "auto" && !isRoot)) {
+    throw new EngineUnavailableError(
+      "rootless mode is not available in this version of svcd: run as root (sudo), or connect to a root svcd daemon",
+    );
+  }
+  const paths = opts.paths ?? Paths.fromEnv(env);
+  const runner = opts.runner ?? new HostProcessRunner();
+  const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
+  const client = new ContainerdClient({ address: endpoint.address, namespace });
+  const owner = currentOwner(sessionId);
+  const mirrors: RegistryMirrors | undefined = opts.registryMirrors;
+  resolveMirrors(mirrors, env); // validates the option and SVCD_REGISTRY_MIRRORS before any pull
+  const images = new ImageResolver({
+    client,
+    runner,
+    mirrors,
+    snapshotter: DEFAULT_SNAPSHOTTER,
+    labels: ownerLabels(owner),
+    onProgress: opts.onProgress,
+  });
+  const evaluator = new Evaluator({
+    client,
+    paths,
+    runner,
+    owner,
+    images,
+    volumes: new CacheVolumes(paths, runner),
+    host: opts.host,
+    cache: new BuildCache(client, DEFAULT_SNAPSHOTTER),
+    onProgress: opts.onProgress,
+  });
+  return new EmbeddedEngine(client, evaluator);
+}

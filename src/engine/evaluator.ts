@@ -1,0 +1,264 @@
+// Evaluates container definitions: resolves the image, computes every step's chain key, and builds what the build
+// cache lacks — `withNewFile` by applying a one-file tar layer, `withExec` by running the command on a snapshot of
+// its parent and committing the result. Concurrent evaluations of one chain in this process share one build.
+import { randomBytes } from "node:crypto";
+import type { ContainerdClient } from "../containerd/index.js";
+import { ExecError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { debug } from "../common/debug.js";
+import { OWNER } from "../common/labels.js";
+import { ownerLabels, type Owner } from "../common/owner.js";
+import type { Paths } from "../common/paths.js";
+import type { ProcessRunner } from "../common/process-runner.js";
+import { digestOf, sha256Digest, hostHash, resolveContainerPath, type ContainerDef, type ExecResult, type ProgressEvent } from "../definition/index.js";
+import type { PulledImage } from "../image/index.js";
+import { readSnapshotFile, startContainer, type SpecMount } from "../runtime/index.js";
+import { BuildCache, type CachedStep } from "./build-cache.js";
+import type { CacheVolumes, MountedVolume } from "./cache-volumes.js";
+import type { HostAdapter } from "./host-adapter.js";
+import type { ImageResolver } from "./image-resolver.js";
+import { makePlan, type Plan, type PlannedMount, type PlannedStep } from "./plan.js";
+import { fileLayerTar } from "./steps/file-layer.js";
+
+const log = debug("engine");
+
+/** A definition with its image resolved and every step's chain key computed; nothing run yet. */
+export interface ResolvedContainer {
+  plan: Plan;
+  image: PulledImage;
+  /** Chain key of each step (the build snapshot's name), in order. */
+  keys: string[];
+  /** The snapshot the container's filesystem is: the last step's, or the image's top layer. */
+  top: string;
+  digest: string;
+}
+
+export interface EvaluatorDeps {
+  client: ContainerdClient;
+  paths: Paths;
+  runner: ProcessRunner;
+  owner: Owner;
+  images: ImageResolver;
+  volumes: CacheVolumes;
+  host: HostAdapter;
+  cache: BuildCache;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+}
+
+const TAR_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar";
+/** How long a build's lease protects its half-made objects should this process die. */
+const BUILD_LEASE_EXPIRE_MS = 60 * 60 * 1000;
+
+export class Evaluator {
+  readonly #deps: EvaluatorDeps;
+  readonly #inflight = new Map<string, Promise<CachedStep>>();
+
+  constructor(deps: EvaluatorDeps) {
+    this.#deps = deps;
+  }
+
+  /** Resolves the image and computes chain keys and the definition digest, without running anything. */
+  async resolve(def: ContainerDef, signal?: AbortSignal): Promise<ResolvedContainer> {
+    const first = makePlan(def, {}); // validates paths and finds the image before any I/O
+    const image = await this.#deps.images.resolve(first.ref, signal);
+    const plan = makePlan(def, image.config);
+    const keys: string[] = [];
+    let parent = digestOf({ image: image.manifestDigest, snapshot: image.chainId });
+    for (const step of plan.steps) {
+      parent = digestOf({ parent, step: await this.#stepMaterial(step, signal) });
+      keys.push(parent);
+    }
+    const digest = digestOf({
+      chain: parent,
+      config: plan.config,
+      exposedPorts: plan.exposedPorts,
+      mounts: await this.#mountMaterial(plan.mounts, signal),
+    });
+    return { plan, image, keys, top: keys.at(-1) ?? image.chainId, digest };
+  }
+
+  /** Builds every step the cache lacks; returns the resolution and the last exec's result. */
+  async build(def: ContainerDef, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer; lastExec?: ExecResult }> {
+    const resolved = await this.resolve(def, signal);
+    const { plan, keys, image } = resolved;
+    let lastExec: ExecResult | undefined;
+    let parent = image.chainId;
+    for (const [i, step] of plan.steps.entries()) {
+      const key = keys[i]!;
+      const built = await this.#buildStep(step, key, parent, resolved, signal);
+      if (step.kind === "exec") {
+        const exec = built.exec ?? { exitCode: 0, stdout: "", stderr: "" };
+        if (!accepts(step.expect, exec.exitCode)) {
+          throw new ExecError({ command: step.args, exitCode: exec.exitCode, stdout: exec.stdout, stderr: exec.stderr });
+        }
+        if (i === plan.lastExec) lastExec = exec;
+      }
+      parent = key;
+    }
+    return lastExec ? { resolved, lastExec } : { resolved };
+  }
+
+  /** Reads a file of the evaluated container through a short task (no host-side mount). */
+  async readFile(def: ContainerDef, path: string, signal?: AbortSignal): Promise<Buffer> {
+    const { resolved } = await this.build(def, signal);
+    const absolute = resolveContainerPath(path, resolved.plan.config.workdir, "file path");
+    return readSnapshotFile(this.#deps.client, absolute, {
+      parent: resolved.top,
+      snapshotter: this.#deps.cache.snapshotter,
+      paths: this.#deps.paths,
+      runner: this.#deps.runner,
+      owner: this.#deps.owner,
+      signal,
+    });
+  }
+
+  #buildStep(step: PlannedStep, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
+    const running = this.#inflight.get(key);
+    if (running) return running;
+    const build = (async () => {
+      const cached = await this.#deps.cache.lookup(key, signal);
+      if (cached) {
+        if (step.kind === "exec") this.#deps.onProgress?.({ type: "exec", command: step.args, cached: true });
+        return cached;
+      }
+      throwIfAborted(signal);
+      const made = step.kind === "newFile" ? await this.#applyFile(step, key, parent, signal) : await this.#runExec(step, key, parent, resolved, signal);
+      this.#deps.cache.remember(made);
+      return made;
+    })();
+    this.#inflight.set(key, build);
+    const forget = () => this.#inflight.delete(key);
+    build.then(forget, forget);
+    return build;
+  }
+
+  async #applyFile(step: Extract<PlannedStep, { kind: "newFile" }>, key: string, parent: string, signal?: AbortSignal): Promise<CachedStep> {
+    const { client, cache } = this.#deps;
+    const snapshotter = cache.snapshotter;
+    const tar = await fileLayerTar({ path: step.path, contents: step.contents, mode: step.permissions });
+    const digest = sha256Digest(tar);
+    await client.withLeaseScope(
+      async (leased) => {
+        await leased.writeContent({ ref: `svcd-file-${digest}`, expected: digest, total: tar.length, source: tar, signal });
+        const active = `svcd-apply-${randomBytes(8).toString("hex")}`;
+        const { mounts } = await leased.snapshots.prepare({ snapshotter, key: active, parent, labels: this.#ownerLabels() }, { signal });
+        try {
+          await leased.diff.apply({ diff: { media_type: TAR_MEDIA_TYPE, digest, size: tar.length }, mounts }, { signal });
+          await commitOrShare(leased, { snapshotter, name: key, key: active, labels: BuildCache.labels(key) }, signal);
+        } finally {
+          await ignoreNotFound(client.snapshots.remove({ snapshotter, key: active }));
+        }
+      },
+      { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
+    );
+    log("file %s → %s", step.path, key);
+    return { key };
+  }
+
+  async #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
+    const { client, cache, paths, runner, owner } = this.#deps;
+    this.#deps.onProgress?.({ type: "exec", command: step.args, cached: false });
+    const volumes: MountedVolume[] = [];
+    try {
+      const mounts: SpecMount[] = [];
+      for (const m of step.mounts) {
+        if (m.kind === "cache") {
+          const mounted = await this.#deps.volumes.mount(m.volume, m.path, m.sharing, signal);
+          volumes.push(mounted);
+          mounts.push(mounted.mount);
+        } else {
+          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        }
+      }
+      return await client.withLeaseScope(
+        async (leased) => {
+          let result: ExecResult | undefined;
+          const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
+          const task = await startContainer(client, {
+            id,
+            image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
+            args: step.args,
+            env: step.config.env,
+            cwd: step.config.workdir,
+            user: step.config.user || "0:0",
+            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+            mounts,
+            labels: { [OWNER.kind]: "exec" },
+            owner,
+            paths,
+            runner,
+            ...(signal ? { signal } : {}),
+            maxOutputBytes: 64 * 1024 * 1024,
+            onExit: async ({ snapshotKey }) => {
+              if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
+              const labels = { ...BuildCache.labels(key), ...(await cache.storeOutputs(leased, result, signal)) };
+              await commitOrShare(leased, { snapshotter: cache.snapshotter, name: key, key: snapshotKey, labels }, signal);
+            },
+          });
+          try {
+            const { exitCode } = await task.wait({ signal });
+            const out = task.output();
+            result = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
+          } finally {
+            await task.delete();
+          }
+          log("exec %j exit %d → %s", step.args, result.exitCode, key);
+          return { key, exec: result };
+        },
+        { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
+      );
+    } finally {
+      for (const v of volumes) await v.release();
+    }
+  }
+
+  /** What of a step enters its chain key: everything that can change its result, never `expect`. */
+  async #stepMaterial(step: PlannedStep, signal?: AbortSignal): Promise<unknown> {
+    if (step.kind === "newFile") return step;
+    return {
+      kind: "exec",
+      args: step.args,
+      stdin: step.stdin,
+      config: step.config,
+      mounts: await this.#mountMaterial(step.mounts, signal),
+      bindings: step.bindings.map((b) => ({ alias: b.alias, service: digestOf(b.service) })),
+    };
+  }
+
+  async #mountMaterial(mounts: PlannedMount[], signal?: AbortSignal): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const m of mounts) {
+      if (m.kind === "cache") out.push(m);
+      else out.push({ ...m, directory: { contentDigest: await this.#deps.host.directoryDigest(m.directory.hostPath, signal) } });
+    }
+    return out;
+  }
+
+  #ownerLabels(): Record<string, string> {
+    return ownerLabels(this.#deps.owner);
+  }
+}
+
+function accepts(expect: "SUCCESS" | "FAILURE" | "ANY", exitCode: number): boolean {
+  return expect === "ANY" || (expect === "SUCCESS" ? exitCode === 0 : exitCode !== 0);
+}
+
+/** Commits a build snapshot; another process having committed the same chain first is as good. */
+async function commitOrShare(
+  client: ContainerdClient,
+  req: { snapshotter: string; name: string; key: string; labels: Record<string, string> },
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await client.snapshots.commit(req, { signal });
+  } catch (err) {
+    if (!(SvcdError.is(err) && err.code === "ALREADY_EXISTS")) throw err;
+  }
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(SvcdError.is(err) && err.code === "NOT_FOUND")) throw err;
+  }
+}
