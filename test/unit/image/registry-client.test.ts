@@ -238,4 +238,28 @@ test("a pinned digest the registry contradicts is refused", async () => {
   });
 });
 
+test("an abort before or during a download is CancelledError", async () => {
+  await withRegistry({}, async (reg) => {
+    const client = new RegistryClient({ runner, env: {} });
+    const ref = parseReference(`${reg.host}/team/app:v1`);
+    const aborted = AbortSignal.abort(new Error("stop"));
+    try {
+      await client.resolve(ref, aborted);
+      assert.unreachable();
+    } catch (err) {
+      assert.is((err as { code?: string }).code, "CANCELLED");
+    }
+    const resolved = await client.resolve(ref);
+    const ac = new AbortController();
+    const stream = await client.openBlob(resolved, img.layers[0]!, ac.signal);
+    ac.abort();
+    try {
+      await drain(stream);
+      assert.unreachable();
+    } catch (err) {
+      assert.is((err as { code?: string }).code, "CANCELLED");
+    }
+  });
+});
+
 test.run();
