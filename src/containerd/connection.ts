@@ -55,6 +55,9 @@ export class Connection {
       const options: grpc.ChannelOptions = {
         "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+        // A containerd started after the client (managed mode) is picked up within a second, not after minutes.
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1000,
       };
       const channel = new grpc.Channel(this.target, grpc.credentials.createInsecure(), options);
       this.client = new grpc.Client(this.target, grpc.credentials.createInsecure(), { channelOverride: channel });
