@@ -3,7 +3,7 @@ import { InvalidArgumentError, EngineUnavailableError, throwIfAborted } from "..
 import { debug } from "../common/debug.js";
 import { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
-import { answers, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
+import { answers, clientProbe, socketPath, type ContainerdProbe } from "./containerd-probe.js";
 import { ensureManagedContainerd } from "./managed-containerd.js";
 
 const log = debug("rootless");
@@ -18,7 +18,7 @@ export interface ContainerdEndpointOptions {
   /** Spawns containerd (and flock, version checks); rootless mode passes its own. */
   runner: ProcessRunner;
   signal?: AbortSignal;
-  /** Answers whether a containerd serves a socket. Default: a Version call through `ctr` via `runner`. */
+  /** Answers whether a containerd serves a socket. Default: a Version call through ContainerdClient. */
   probe?: ContainerdProbe;
   /** Read for CONTAINERD_ADDRESS; also the environment (PATH) of the helpers and containerd. Default: process.env. */
   env?: NodeJS.ProcessEnv;
@@ -50,7 +50,7 @@ export async function resolveContainerd(opts: ContainerdEndpointOptions): Promis
   const { signal } = opts;
   throwIfAborted(signal);
   const env = opts.env ?? process.env;
-  const probe = opts.probe ?? ctrProbe(opts.runner, { env });
+  const probe = opts.probe ?? clientProbe();
 
   const required = async (address: string, source: "explicit" | "env", what: string): Promise<ContainerdEndpoint> => {
     checkAddress(address, what);
@@ -85,7 +85,7 @@ export async function resolveContainerd(opts: ContainerdEndpointOptions): Promis
 
 /** Rejects addresses that cannot name a unix socket. */
 function checkAddress(address: string, what: string): void {
-  if (typeof address !== "string" || address.trim() === "" || address.includes("\0")) {
-    throw new InvalidArgumentError(`${what} must be a unix socket path, got ${JSON.stringify(address)}`);
+  if (typeof address !== "string" || !socketPath(address).startsWith("/") || address.includes("\0")) {
+    throw new InvalidArgumentError(`${what} must be an absolute unix socket path, got ${JSON.stringify(address)}`);
   }
 }

@@ -3,6 +3,7 @@
 import { stat } from "node:fs/promises";
 import { throwIfAborted } from "../common/errors.js";
 import type { ProcessRunner } from "../common/process-runner.js";
+import { ContainerdClient } from "../containerd/index.js";
 
 /** Resolves true when a containerd serves `address`; never throws for an unreachable one. */
 export type ContainerdProbe = (address: string, signal?: AbortSignal) => Promise<boolean>;
@@ -10,9 +11,11 @@ export type ContainerdProbe = (address: string, signal?: AbortSignal) => Promise
 /** How long one probe may take before the socket counts as not answering. */
 export const PROBE_TIMEOUT_MS = 3000;
 
-/** The filesystem path of a unix socket address (`/x.sock` or `unix:///x.sock`). */
+/** The filesystem path of a unix socket address (`/x.sock`, `unix:///x.sock` or `unix:/x.sock`). */
 export function socketPath(address: string): string {
-  return address.startsWith("unix://") ? address.slice("unix://".length) : address;
+  if (address.startsWith("unix://")) return address.slice("unix://".length);
+  if (address.startsWith("unix:")) return address.slice("unix:".length);
+  return address;
 }
 
 /** True when `path` exists and is a socket: a cheap check before a probe that would wait for a timeout. */
@@ -34,6 +37,23 @@ export async function answers(address: string, probe: ContainerdProbe, signal?: 
     throwIfAborted(signal);
     return false;
   }
+}
+
+/** The default probe: a Version call through the engine's own gRPC client, on a fresh channel each time. */
+export function clientProbe(options: { timeoutMs?: number } = {}): ContainerdProbe {
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  return async (address, signal) => {
+    // A fresh channel per probe: a reused one backs off after a refused connect and would notice a new daemon late.
+    const client = new ContainerdClient({ address, namespace: "default" });
+    try {
+      await client.serverVersion(signal ? { signal, timeoutMs } : { timeoutMs });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.close();
+    }
+  };
 }
 
 export interface CtrProbeOptions {

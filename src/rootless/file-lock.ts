@@ -37,14 +37,29 @@ export interface HeldLock {
 
 /** Blocks until this process holds an exclusive lock on `path` (created if missing). */
 export async function acquireFileLock(path: string, opts: FileLockOptions): Promise<HeldLock> {
+  const lock = await lockFile(path, opts, true);
+  return lock!;
+}
+
+/** Takes the lock on `path` only if nobody holds it: the held lock, or undefined when it is busy. */
+export async function tryAcquireFileLock(path: string, opts: FileLockOptions): Promise<HeldLock | undefined> {
+  return lockFile(path, opts, false);
+}
+
+async function lockFile(path: string, opts: FileLockOptions, wait: boolean): Promise<HeldLock | undefined> {
   throwIfAborted(opts.signal);
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, "a+", 0o600);
+  let got: boolean;
   try {
-    await takeFlock(fd, path, opts);
+    got = await takeFlock(fd, path, opts, wait);
   } catch (err) {
     closeSync(fd);
     throw err;
+  }
+  if (!got) {
+    closeSync(fd);
+    return undefined;
   }
   let released = false;
   try {
@@ -66,21 +81,25 @@ export async function acquireFileLock(path: string, opts: FileLockOptions): Prom
   };
 }
 
-/** Runs `flock --exclusive 3` with our descriptor as its fd 3 and resolves once it has the lock. */
-function takeFlock(fd: number, path: string, opts: FileLockOptions): Promise<void> {
+/**
+ * Runs `flock --exclusive 3` with our descriptor as its fd 3; resolves true once it has the lock, false when
+ * `wait` is off and another holder has it. A timeout while waiting is a TimeoutError.
+ */
+function takeFlock(fd: number, path: string, opts: FileLockOptions, wait: boolean): Promise<boolean> {
   const waitSeconds = Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000));
-  const args = ["--exclusive", "--wait", String(waitSeconds), "--conflict-exit-code", String(CONFLICT_EXIT), "3"];
+  const mode = wait ? ["--wait", String(waitSeconds)] : ["--nonblock"];
+  const args = ["--exclusive", ...mode, "--conflict-exit-code", String(CONFLICT_EXIT), "3"];
   return new Promise((resolve, reject) => {
     const child = opts.runner.spawn("flock", args, { env: opts.env, stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";
     let settled = false;
     const onAbort = () => child.kill("SIGKILL");
-    const finish = (err?: Error) => {
+    const finish = (err: Error | undefined, got = false) => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener("abort", onAbort);
       if (err) reject(err);
-      else resolve();
+      else resolve(got);
     };
     child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
     child.on("error", (err: NodeJS.ErrnoException) =>
@@ -92,7 +111,8 @@ function takeFlock(fd: number, path: string, opts: FileLockOptions): Promise<voi
     );
     child.on("close", (code) => {
       if (opts.signal?.aborted) return finish(new CancelledError(`waiting for lock ${path} cancelled`, { cause: opts.signal.reason }));
-      if (code === 0) return finish();
+      if (code === 0) return finish(undefined, true);
+      if (code === CONFLICT_EXIT && !wait) return finish(undefined, false);
       if (code === CONFLICT_EXIT) return finish(new TimeoutError(`lock ${path} still held by another process after ${waitSeconds} s`));
       finish(new InternalError(`flock on ${path} failed (exit ${code}): ${stderr.trim()}`));
     });

@@ -15,6 +15,6 @@ export {
   type ManagedContainerdOptions,
   type StopManagedContainerdOptions,
 } from "./managed-containerd.js";
-export { answers, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
+export { answers, clientProbe, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
 export { checkSocketPath, renderContainerdConfig, MAX_SOCKET_PATH_BYTES } from "./containerd-config.js";
-export { acquireFileLock, withFileLock, type HeldLock, type FileLockOptions } from "./file-lock.js";
+export { acquireFileLock, tryAcquireFileLock, withFileLock, type HeldLock, type FileLockOptions } from "./file-lock.js";

@@ -67,6 +67,8 @@ export async function ensureManagedContainerd(opts: ManagedContainerdOptions): P
   checkSocketPath(address);
   if (await answers(address, probe, signal)) return { address, pid: readPidFile(paths.containerdPidFile)?.pid, started: false };
 
+  // Missing binaries fail before anyone waits for the lock.
+  await checkBinaries(opts.runner, opts.env, signal);
   const lockOpts = { runner: opts.runner, env: opts.env, signal, timeoutMs: opts.lockTimeoutMs };
   return withFileLock(paths.containerdLock, lockOpts, async () => {
     // Another process may have started it while we waited for the lock.
@@ -89,7 +91,6 @@ export async function ensureManagedContainerd(opts: ManagedContainerdOptions): P
       );
     }
     recoverStale(paths, record);
-    await checkBinaries(opts.runner, opts.env, signal);
     return startLocked(opts);
   });
 }
@@ -148,9 +149,10 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
   } finally {
     closeSync(logFd);
   }
+  // It is our child until this process exits, so its exit arrives as an event (no need to poll /proc).
   let exitReason: string | undefined;
-  child.once("error", (err) => (exitReason ??= `could not be started: ${err.message}`));
-  child.once("exit", (code, sig) => (exitReason ??= sig ? `was killed by ${sig}` : `exited with code ${code}`));
+  child.once("error", (err) => (exitReason ??= `could not be started (${err.message})`));
+  child.once("exit", (code, sig) => (exitReason ??= sig ? `was killed by ${sig} before serving` : `exited with code ${code} before serving`));
   child.unref();
 
   const pid = child.pid;
@@ -158,7 +160,7 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
   log("started managed containerd pid %s on %s", pid, address);
   const fail = (reason: string, cause?: unknown): never => {
     throw new EngineUnavailableError(
-      `the managed containerd ${reason} before serving ${address}. Log ${paths.containerdLog}:\n` +
+      `the managed containerd for ${address} ${reason}. Log ${paths.containerdLog}:\n` +
         logTail(paths.containerdLog, logStart),
       { cause },
     );
@@ -167,10 +169,13 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
   const served = await waitUntilServing(address, opts.probe, {
     timeoutMs: opts.startTimeoutMs ?? 10_000,
     signal,
-    exited: () => exitReason !== undefined || (record !== undefined && !recordRunning(record)),
+    exited: () => exitReason !== undefined,
   });
   if (served) return { address, pid, started: true };
-  if (exitReason !== undefined || !record) return fail(exitReason ?? "could not be started");
+  if (exitReason !== undefined || !record) {
+    removePidFile(paths.containerdPidFile);
+    return fail(exitReason ?? "could not be started");
+  }
   await terminate(record, 2000, signal);
   removePidFile(paths.containerdPidFile);
   removeSockets(paths);

@@ -4,7 +4,6 @@
 // Layout: `<pid> <start time>\n` (start time = clock ticks since boot, /proc/<pid>/stat field 22). Written by the
 // process that started containerd while it holds the start lock; removed by stop and by stale recovery.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
 import { processStartTime } from "../common/owner.js";
 
 /** A process recorded in a pidfile. */
@@ -67,11 +66,9 @@ export function recordRunning(record: PidRecord): boolean {
   }
 }
 
-/** The program a process runs (basename of argv[0], else its comm); undefined when it is gone. */
+/** A process's command name (/proc/<pid>/comm: the executable's basename, at most 15 bytes); undefined when gone. */
 export function processName(pid: number): string | undefined {
   try {
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
-    if (argv0) return basename(argv0);
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch {
     return undefined;
