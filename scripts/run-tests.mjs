@@ -171,7 +171,7 @@ async function main() {
   }
   let integration; // undefined: not set up yet; null: setup failed
   for (const file of files) {
-    if (shuttingDown) break;
+    if (shuttingDown) return 130;
     const rel = relative(repo, file);
     if (rel.split("/").includes("integration") && integration === undefined) {
       try {
@@ -189,7 +189,7 @@ async function main() {
     }
     process.stdout.write(`\n── ${rel}\n`);
     const result = await runFile(file, env);
-    if (shuttingDown) break;
+    if (shuttingDown) return 130;
     const counted = result.totals;
     if (counted) {
       totals.passed += counted.passed;
@@ -220,9 +220,13 @@ async function main() {
   return totals.failed > 0 || totals.passed + totals.failed === 0 ? 1 : 0;
 }
 
+// Once a signal has started the shutdown, its handler owns cleanup, the total line and the exit status.
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!shuttingDown) process.exit(code);
+  },
   async (err) => {
+    if (shuttingDown) return;
     say(err?.stack ?? String(err));
     await cleanup();
     totals.failed += 1;

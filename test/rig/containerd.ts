@@ -1,13 +1,14 @@
 // The containerd the integration tests talk to. CONTAINERD_ADDRESS wins; otherwise the rig starts a private
 // containerd for the run (root, state and socket under a temp dir, CRI disabled) and tears it down afterwards.
-import type { ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineUnavailableError, TimeoutError, throwIfAborted } from "../../src/common/errors.js";
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
+import { onProcessEnd } from "./process-end.js";
 
 /** A containerd the tests may use; `stop()` is a no-op for one the rig did not start. */
 export interface TestContainerd {
@@ -66,15 +67,17 @@ export async function startPrivateContainerd(options: EnsureContainerdOptions = 
   const child = runner.spawn("containerd", ["--config", join(dir, "config.toml")], { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const killOnExit = () => child.kill("SIGKILL");
-  process.on("exit", killOnExit);
+  const unregister = onProcessEnd(() => {
+    child.kill("SIGKILL");
+    cleanupDir(dir, address);
+  });
   try {
     await waitForSocket(address, child, options.timeoutMs ?? 20_000, options.signal);
   } catch (err) {
-    process.off("exit", killOnExit);
+    unregister();
     await stopContainerd(child);
     const tail = (await readFile(logPath, "utf8").catch(() => "")).trim().split("\n").slice(-20).join("\n");
-    await cleanupDir(dir, address, runner);
+    cleanupDir(dir, address);
     throw new EngineUnavailableError(`private containerd did not start (apt-get install containerd runc): ${tail}`, { cause: err });
   }
   let stopped: Promise<void> | undefined;
@@ -83,9 +86,9 @@ export async function startPrivateContainerd(options: EnsureContainerdOptions = 
     managed: true,
     stop() {
       stopped ??= (async () => {
-        process.off("exit", killOnExit);
+        unregister();
         await stopContainerd(child);
-        await cleanupDir(dir, address, runner);
+        cleanupDir(dir, address);
       })();
       return stopped;
     },
@@ -124,11 +127,12 @@ async function stopContainerd(child: ChildProcess): Promise<void> {
 }
 
 // Shims outlive containerd and keep their containers' rootfs mounted: end the ones this containerd started (they
-// carry its socket in their argv), unmount what is left under the dir, then remove it.
-async function cleanupDir(dir: string, address: string, runner: ProcessRunner): Promise<void> {
-  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+// carry its socket in their argv), unmount what is left under the dir, then remove it. Synchronous, so that it can
+// run from an exit or signal handler too.
+function cleanupDir(dir: string, address: string): void {
+  for (const entry of readdirSafe("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
+    const argv = readSafe(`/proc/${entry}/cmdline`).split("\0");
     if (argv[0]?.includes("containerd-shim") && argv.includes(address)) {
       try {
         process.kill(Number(entry), "SIGKILL");
@@ -137,13 +141,31 @@ async function cleanupDir(dir: string, address: string, runner: ProcessRunner): 
       }
     }
   }
-  const mounts = (await readFile("/proc/self/mountinfo", "utf8").catch(() => ""))
+  const mounts = readSafe("/proc/self/mountinfo")
     .split("\n")
     .map((line) => line.split(" ")[4] ?? "")
     .filter((point) => point === dir || point.startsWith(dir + "/"))
     .sort((a, b) => b.length - a.length);
-  for (const point of mounts) await runner.run("umount", ["-l", point]);
-  await rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
+  for (const point of mounts) spawnSync("umount", ["-l", point], { stdio: "ignore" });
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
     process.stderr.write(`test rig: could not remove ${dir}: ${String(err)}\n`);
-  });
+  }
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function readSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }

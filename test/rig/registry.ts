@@ -1,13 +1,14 @@
 // A throwaway OCI registry for tests: Debian's docker-registry on a free 127.0.0.1 port, with the test images
 // (built by scripts/test-images.sh) pushed into it. Tests pull through it as a `docker.io` mirror.
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineUnavailableError, InternalError, TimeoutError, throwIfAborted } from "../../src/common/errors.js";
 import { HostProcessRunner, runChecked, type ProcessRunner } from "../../src/common/process-runner.js";
+import { onProcessEnd } from "./process-end.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 
@@ -79,12 +80,14 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const output: string[] = [];
     child.stdout?.on("data", (b: Buffer) => output.push(b.toString()));
     child.stderr?.on("data", (b: Buffer) => output.push(b.toString()));
-    const killOnExit = () => child.kill("SIGKILL");
-    process.on("exit", killOnExit);
+    const unregister = onProcessEnd(() => {
+      child.kill("SIGKILL");
+      rmSync(workDir, { recursive: true, force: true });
+    });
     try {
       await waitForRegistry(child, `http://127.0.0.1:${port}`, options.timeoutMs ?? 15_000, options.signal, output);
     } catch (err) {
-      process.off("exit", killOnExit);
+      unregister();
       await stopChild(child);
       lastError = err;
       if (/address already in use/.test(output.join(""))) continue;
@@ -98,7 +101,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       port,
       stop() {
         stopped ??= (async () => {
-          process.off("exit", killOnExit);
+          unregister();
           await stopChild(child);
           await rm(workDir, { recursive: true, force: true });
         })();
