@@ -9,5 +9,5 @@ export { hostPlatform, parsePlatform, formatPlatform, type Platform } from "./pl
 export { chainIds } from "./chain-id.js";
 export { MEDIA_TYPE } from "./media-types.js";
 export { RegistryClient, type RegistryClientOptions, type ResolvedImage } from "./registry/registry-client.js";
-export { MIRRORS_ENV, parseMirrorsEnv, resolveMirrors, type RegistryMirrors } from "./registry/endpoints.js";
+export { MIRRORS_ENV, FALLBACK_ENV, upstreamFallbackFromEnv, parseMirrorsEnv, resolveMirrors, type RegistryMirrors } from "./registry/endpoints.js";
 export { DockerCredentialStore, type CredentialStore, type RegistryCredentials } from "./registry/credentials.js";

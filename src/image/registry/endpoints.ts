@@ -19,6 +19,14 @@ export interface RegistryEndpoint {
 
 /** Env var holding `domain=url,domain=url` mirror pairs. */
 export const MIRRORS_ENV = "SVCD_REGISTRY_MIRRORS";
+/** `SVCD_REGISTRY_FALLBACK=0` (or `false`): never go past the mirrors to the upstream registry (offline machines, CI). */
+export const FALLBACK_ENV = "SVCD_REGISTRY_FALLBACK";
+
+/** Whether a pull may fall back from the mirrors to the upstream registry, per FALLBACK_ENV (default yes). */
+export function upstreamFallbackFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = (env[FALLBACK_ENV] ?? "").trim().toLowerCase();
+  return !(value === "0" || value === "false" || value === "no" || value === "off");
+}
 
 /** True for 127.0.0.0/8, ::1 and `localhost` (with or without a port). */
 export function isLoopbackHost(hostname: string): boolean {

@@ -8,7 +8,7 @@ import { MAX_MANIFEST_BYTES, checkSupportedTopLevel, type Descriptor } from "../
 import type { Reference } from "../reference.js";
 import { RegistryAuth, unauthorizedError } from "./auth.js";
 import { DockerCredentialStore, type CredentialStore } from "./credentials.js";
-import { endpointsFor, resolveMirrors, type RegistryEndpoint, type RegistryMirrors } from "./endpoints.js";
+import { endpointsFor, resolveMirrors, upstreamFallbackFromEnv, type RegistryEndpoint, type RegistryMirrors } from "./endpoints.js";
 import { readVerified, sha256Digest, verifyStream, type ExpectedContent } from "./verified-stream.js";
 
 export interface RegistryClientOptions {
@@ -66,7 +66,7 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions) {
     const env = options.env ?? process.env;
     this.mirrors = resolveMirrors(options.mirrors, env);
-    this.upstreamFallback = options.upstreamFallback ?? true;
+    this.upstreamFallback = options.upstreamFallback ?? upstreamFallbackFromEnv(env);
     this.fetchFn = options.fetch ?? fetch;
     const credentials = options.credentials ?? new DockerCredentialStore({ runner: options.runner, env });
     this.auth = new RegistryAuth({ credentials, fetch: this.fetchFn });

@@ -1,0 +1,101 @@
+// Build cache and cache volumes against the real containerd: a cached chain is not run again in this process, in a
+// new process, or after containerd's garbage collection ran; cache volumes honour their sharing modes.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { connect, type Client } from "../../../src/index.js";
+import { appendChain, volumeLog } from "./fixtures/chains.js";
+
+const run = promisify(execFile);
+const test = suite<{ client: Client }>("build cache");
+const unique = () => `t${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+const fixture = fileURLToPath(new URL("./fixtures/append-chain.ts", import.meta.url));
+
+async function inNewProcess(volume: string, tag: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", fixture, volume, tag], { env: process.env });
+  return JSON.parse(stdout) as string;
+}
+
+test.before(async (ctx) => {
+  ctx.client = await connect({ namespace: "svcd-test" });
+});
+test.after(async (ctx) => {
+  await ctx.client.close();
+});
+
+test("a cached exec is not run again: same process, new process, after GC", async ({ client }) => {
+  const volume = unique();
+  const tag = unique();
+  assert.is(await appendChain(client, volume, tag).stdout(), `ran ${tag}\n`);
+  assert.is(await appendChain(client, volume, tag).stdout(), `ran ${tag}\n`);
+  assert.equal(await volumeLog(client, volume), [`run ${tag}`]);
+
+  assert.is(await inNewProcess(volume, tag), `ran ${tag}\n`);
+  assert.equal(await volumeLog(client, volume), [`run ${tag}`]);
+
+  // Deleting a container makes containerd 1.6 run its garbage collector; the cache must survive it.
+  await client.container().from("busybox").withEnvVariable("NONCE", unique()).withExec(["true"]).sync();
+  assert.is(await inNewProcess(volume, tag), `ran ${tag}\n`);
+  assert.equal(await volumeLog(client, volume), [`run ${tag}`]);
+
+  // Changing an earlier step runs it again.
+  const other = unique();
+  assert.is(await appendChain(client, volume, other).stdout(), `ran ${other}\n`);
+  assert.equal(await volumeLog(client, volume), [`run ${tag}`, `run ${other}`]);
+});
+
+test("concurrent evaluations of one chain run it once", async ({ client }) => {
+  const volume = unique();
+  const tag = unique();
+  const outs = await Promise.all([1, 2, 3].map(() => appendChain(client, volume, tag).stdout()));
+  assert.equal(outs, [`ran ${tag}\n`, `ran ${tag}\n`, `ran ${tag}\n`]);
+  assert.equal(await volumeLog(client, volume), [`run ${tag}`]);
+});
+
+test("a cache volume written by one container is read by the next", async ({ client }) => {
+  const volume = client.cacheVolume(unique());
+  const nonce = unique();
+  await client.container().from("busybox").withEnvVariable("N", nonce).withMountedCache("/data", volume)
+    .withExec(["sh", "-c", "echo persisted > /data/file"]).sync();
+  const out = await client.container().from("busybox").withEnvVariable("N", nonce + "r").withMountedCache("/data", volume)
+    .withExec(["cat", "/data/file"]).stdout();
+  assert.is(out, "persisted\n");
+});
+
+test("LOCKED serialises two concurrent users", async ({ client }) => {
+  const volume = client.cacheVolume(unique());
+  const user = (name: string) =>
+    client.container().from("busybox").withEnvVariable("WHO", name).withMountedCache("/c", volume, { sharing: "LOCKED" })
+      .withExec(["sh", "-c", 'echo "start $WHO" >> /c/log; sleep 1; echo "end $WHO" >> /c/log']).sync();
+  const a = unique();
+  const b = unique();
+  await Promise.all([user(a), user(b)]);
+  const log = (await client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/c", volume)
+    .withExec(["cat", "/c/log"]).stdout()).trim().split("\n");
+  assert.is(log.length, 4);
+  // Whoever went first finished before the other started.
+  const first = log[0]!.slice("start ".length);
+  const second = first === a ? b : a;
+  assert.equal(log, [`start ${first}`, `end ${first}`, `start ${second}`, `end ${second}`]);
+});
+
+test("PRIVATE gives a concurrent user its own copy", async ({ client }) => {
+  const volume = client.cacheVolume(unique());
+  const user = (name: string) =>
+    client.container().from("busybox").withEnvVariable("WHO", name).withMountedCache("/c", volume, { sharing: "PRIVATE" })
+      .withExec(["sh", "-c", 'touch "/c/mine-$WHO"; sleep 1; ls /c']).stdout();
+  const a = unique();
+  const b = unique();
+  const [la, lb] = await Promise.all([user(a), user(b)]);
+  const kept = (await client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/c", volume)
+    .withExec(["ls", "/c"]).stdout()).trim().split("\n").filter((f) => f.startsWith("mine-"));
+  // Exactly one user wrote into the volume itself; the other's writes went to its own copy and are gone.
+  assert.is(kept.length, 1, `volume holds ${kept.join(", ")}`);
+  assert.ok(kept[0] === `mine-${a}` || kept[0] === `mine-${b}`);
+  const owner = kept[0] === `mine-${a}` ? la : lb;
+  assert.not.match(owner, kept[0] === `mine-${a}` ? `mine-${b}` : `mine-${a}`);
+});
+
+test.run();
