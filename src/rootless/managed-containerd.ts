@@ -12,7 +12,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CancelledError, EngineUnavailableError, throwIfAborted } from "../common/errors.js";
+import { CancelledError, EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
@@ -116,7 +116,12 @@ export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEn
         result = await runner.run(file, [versionArg], { env, signal, timeoutMs: 10_000 });
       } catch (err) {
         throwIfAborted(signal);
-        throw new EngineUnavailableError(`${file} is not installed (not found in PATH): ${INSTALL_HINT}`, { cause: err });
+        // The runner reports a missing executable (ENOENT) as UNAVAILABLE; anything else (EACCES…) is named as is.
+        if (SvcdError.is(err) && err.code === "UNAVAILABLE") {
+          throw new EngineUnavailableError(`${file} is not installed (not found in PATH): ${INSTALL_HINT}`, { cause: err });
+        }
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new EngineUnavailableError(`${file} could not be run (${reason}); reinstall: ${INSTALL_HINT}`, { cause: err });
       }
       if (result.exitCode !== 0) {
         const detail = (result.stderr || result.stdout).trim();
