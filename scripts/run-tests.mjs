@@ -106,7 +106,7 @@ async function integrationEnv() {
   const { startRegistry, pushTestImages } = await import("../test/rig/registry.ts");
   const containerd = await ensureContainerdForTests();
   cleanups.push(() => containerd.stop());
-  say(`containerd at ${containerd.address}${containerd.managed ? " (started for this run)" : ""}`);
+  say(`containerd at ${containerd.address}${containerd.managed ? " (svcd's managed containerd, started now)" : ""}`);
   const registry = await startRegistry();
   cleanups.push(() => registry.stop());
   const refs = await pushTestImages(registry.url);
@@ -114,6 +114,8 @@ async function integrationEnv() {
   return {
     CONTAINERD_ADDRESS: containerd.address,
     SVCD_REGISTRY_MIRRORS: `docker.io=${registry.url}`,
+    // Nothing past loopback is reachable here: a mirror's "not found" must not send a pull to the internet.
+    SVCD_REGISTRY_FALLBACK: "0",
     SVCD_TEST_REGISTRY: registry.host,
   };
 }

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import type { Paths } from "../common/paths.js";
 import { runChecked, type ProcessRunner } from "../common/process-runner.js";
 import { assertVolumeName, type CacheSharing } from "../definition/index.js";
-import { acquireFileLock, tryAcquireFileLock, type HeldLock } from "../rootless/index.js";
+import { acquireFileLock, tryAcquireFileLock, type HeldLock } from "../common/file-lock.js";
 import type { SpecMount } from "../runtime/index.js";
 
 /** A volume mounted for one run; `release()` frees its lock or copy. */

@@ -17,4 +17,3 @@ export {
 } from "./managed-containerd.js";
 export { answers, clientProbe, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
 export { checkSocketPath, renderContainerdConfig, MAX_SOCKET_PATH_BYTES } from "./containerd-config.js";
-export { acquireFileLock, tryAcquireFileLock, withFileLock, type HeldLock, type FileLockOptions } from "./file-lock.js";

@@ -3,7 +3,7 @@
 //
 // On-disk layout (all paths from `Paths`): containerdConfig (rewritten on every start), containerdPidFile
 // (`<pid> <start time>`), containerdLog (appended), containerdSocket (+ `.ttrpc`), containerdLock (flock, see
-// file-lock.ts). Invariants: only the holder of containerdLock starts, stops or cleans up; a pidfile names a live
+// common/file-lock.ts). Invariants: only the holder of containerdLock starts, stops or cleans up; a pidfile names a live
 // containerd or is stale and removed; a process is only signalled when pid, start time and program all match.
 //
 // Rootless later: containerd is spawned through `runner` and every path comes from `Paths`, so rootless mode only
@@ -18,7 +18,7 @@ import type { Paths } from "../common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
-import { withFileLock } from "./file-lock.js";
+import { withFileLock } from "../common/file-lock.js";
 import { readPidFile, recordAlive, recordRunning, removePidFile, writePidFile, type PidRecord } from "./pid-file.js";
 
 const log = debug("rootless");

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { EngineUnavailableError, TimeoutError, throwIfAborted } from "../../src/common/errors.js";
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
 import { onProcessEnd } from "./process-end.js";
+import { Paths } from "../../src/common/paths.js";
+import { resolveContainerd } from "../../src/rootless/index.js";
 
 /** A containerd the tests may use; `stop()` is a no-op for one the rig did not start. */
 export interface TestContainerd {
@@ -26,21 +28,21 @@ export interface EnsureContainerdOptions {
   runner?: ProcessRunner;
 }
 
-// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
-// INTEGRATION POINT: when src/rootless/managed-containerd.ts lands, switch this one function to the project's own
-// managed containerd (so the tests exercise it) and drop startPrivateContainerd below.
-// ────────────────────────────────────────────────────────────────────────────────────────────────────────────────
-/** The containerd for a test run: $CONTAINERD_ADDRESS when set, else a private one started for this run. */
+/**
+ * The containerd for a test run, chosen exactly as connect() chooses it (src/rootless): $CONTAINERD_ADDRESS, else the
+ * system containerd when it answers, else svcd's managed containerd (started now if needed). A managed containerd is
+ * left running for the next process, as connect() leaves it, so stop() never stops it.
+ */
 export async function ensureContainerdForTests(options: EnsureContainerdOptions = {}): Promise<TestContainerd> {
   const env = options.env ?? process.env;
-  const given = env.CONTAINERD_ADDRESS?.replace(/^unix:\/\//, "");
-  if (given) {
-    await waitForSocket(given, undefined, 2_000, options.signal).catch((err: unknown) => {
-      throw new EngineUnavailableError(`CONTAINERD_ADDRESS=${given} does not answer; start containerd or unset it`, { cause: err });
-    });
-    return { address: given, managed: false, stop: async () => {} };
-  }
-  return startPrivateContainerd(options);
+  const endpoint = await resolveContainerd({
+    paths: Paths.fromEnv(env),
+    runner: options.runner ?? new HostProcessRunner(),
+    env,
+    signal: options.signal,
+    startTimeoutMs: options.timeoutMs,
+  });
+  return { address: endpoint.address, managed: endpoint.started, stop: async () => {} };
 }
 
 /** Starts `containerd --config <tmp>/config.toml` with everything under one temp dir; waits for its socket. */

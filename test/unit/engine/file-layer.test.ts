@@ -8,13 +8,15 @@ async function entries(tar: Buffer) {
   const out: { name: string; mode: number; body: string }[] = [];
   ex.on("entry", (header, stream, next) => {
     const parts: Buffer[] = [];
-    stream.on("data", (c: Buffer) => parts.push(c));
+    stream.on("data", (c: unknown) => {
+      parts.push(c as Buffer);
+    });
     stream.on("end", () => {
       out.push({ name: header.name, mode: header.mode ?? 0, body: Buffer.concat(parts).toString() });
       next();
     });
   });
-  const done = new Promise((r) => ex.on("finish", r));
+  const done = new Promise<void>((r) => ex.on("finish", () => r()));
   ex.end(tar);
   await done;
   return out;

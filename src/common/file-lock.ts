@@ -10,10 +10,10 @@
 // Layout: one file at the given path; empty or `<pid> <start time>\n` of the last holder. Never deleted.
 import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { CancelledError, EngineUnavailableError, InternalError, TimeoutError, throwIfAborted } from "../common/errors.js";
-import { processStartTime } from "../common/owner.js";
-import type { ProcessRunner } from "../common/process-runner.js";
-import { debug } from "../common/debug.js";
+import { CancelledError, EngineUnavailableError, InternalError, TimeoutError, throwIfAborted } from "./errors.js";
+import { processStartTime } from "./owner.js";
+import type { ProcessRunner } from "./process-runner.js";
+import { debug } from "./debug.js";
 
 const log = debug("rootless");
 

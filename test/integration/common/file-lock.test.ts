@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SvcdError } from "../../../src/common/errors.js";
 import { HostProcessRunner } from "../../../src/common/process-runner.js";
-import { acquireFileLock, tryAcquireFileLock, withFileLock } from "../../../src/rootless/index.js";
+import { acquireFileLock, tryAcquireFileLock, withFileLock } from "../../../src/common/file-lock.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const runner = new HostProcessRunner();
