@@ -55,8 +55,11 @@ export async function alternate(runners, { n = iterations(), log = (s) => proces
 
 const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
-/** A markdown table of min/median/max per runner, and ratio lines `a / b` for each [a, b, goal?] pair. */
-export function report(title, samples, ratios = []) {
+/**
+ * A markdown table of min/median/max per runner, ratio lines `a / b` for each [a, b, goal?] in `ratios`, and a line
+ * per [runner, maxMedianMs] in `limits`.
+ */
+export function report(title, samples, ratios = [], limits = []) {
   const lines = [`### ${title}`, "", "| runner | n | min ms | median ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"];
   for (const [name, xs] of Object.entries(samples)) {
     const s = summary(xs);
@@ -67,6 +70,10 @@ export function report(title, samples, ratios = []) {
     const r = median(samples[a]) / median(samples[b]);
     const verdict = goal === undefined ? "" : r <= goal ? ` (goal ≤ ${goal}: met)` : ` (goal ≤ ${goal}: NOT met)`;
     lines.push(`- ratio of medians ${a} / ${b} = **${r.toFixed(2)}**${verdict}`);
+  }
+  for (const [name, limit] of limits) {
+    const m = median(samples[name]);
+    lines.push(`- median of ${name} = **${fmt(m)} ms** (goal ≤ ${limit} ms: ${m <= limit ? "met" : "NOT met"})`);
   }
   return lines.join("\n");
 }
