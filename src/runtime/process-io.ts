@@ -103,18 +103,20 @@ export class ProcessIO {
   async writeStdin(closeIO: () => Promise<void>): Promise<void> {
     const input = this.input;
     if (input === undefined || this.fifos.stdin === undefined || this.closed) return;
-    const fd = openSync(this.fifos.stdin, constants.O_WRONLY | constants.O_NONBLOCK);
-    const socket = new Socket({ fd, readable: false, writable: true });
-    this.stdinSocket = socket;
-    await new Promise<void>((resolve) => {
-      socket.on("error", (err) => {
-        log("writing stdin: %s", err);
-        resolve();
+    try {
+      const socket = new Socket({ fd: openWriteEnd(this.fifos.stdin), readable: false, writable: true });
+      this.stdinSocket = socket;
+      await new Promise<void>((resolve) => {
+        socket.on("error", (err) => {
+          log("writing stdin: %s", err);
+          resolve();
+        });
+        socket.on("close", () => resolve());
+        socket.end(input, () => socket.destroy());
       });
-      socket.on("close", () => resolve());
-      socket.end(input, () => socket.destroy());
-    });
-    if (!this.closed) await closeIO();
+    } finally {
+      if (!this.closed) await closeIO();
+    }
   }
 
   /** Resolves when both stdout and stderr reached EOF (the writers closed) or were closed. */
@@ -131,6 +133,19 @@ export class ProcessIO {
     }
     await this.ended;
     await removeFifos(this.fifos.dir);
+  }
+}
+
+/**
+ * Opens a FIFO's write end without blocking. O_WRONLY|O_NONBLOCK fails (ENXIO) while no reader has it open — the
+ * shim opens an exec's stdin only at Start — so then O_RDWR, which Linux opens at once; the bytes wait in the pipe.
+ */
+function openWriteEnd(path: string): number {
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENXIO") throw err;
+    return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
   }
 }
 

@@ -11,7 +11,7 @@ import { debug } from "../common/debug.js";
 import type { RuntimeClient } from "./containerd-port.js";
 import { ProcessIO, type OutputOptions } from "./process-io.js";
 import type { Spec, SpecProcess, SpecUser } from "./spec.js";
-import { buildSpec, withCwd, withEnv } from "./spec-opts.js";
+import { buildSpec, withCwd, withEnv, withUser } from "./spec-opts.js";
 
 const log = debug("runtime");
 
@@ -68,7 +68,7 @@ abstract class ProcessHandle {
   readonly pid: number;
   protected readonly client: RuntimeClient;
   protected readonly io: ProcessIO;
-  private readonly exited: Promise<ProcessExit>;
+  protected readonly exited: Promise<ProcessExit>;
   protected readonly execId: string | undefined;
 
   protected constructor(client: RuntimeClient, containerId: string, execId: string | undefined, pid: number, io: ProcessIO, exited: Promise<ProcessExit>) {
@@ -141,8 +141,10 @@ export class ExecProcess extends ProcessHandle {
   delete(): Promise<void> {
     this.deleted ??= (async () => {
       try {
+        // Only the exit, not the output: a background child may hold stdout open for ever; closing our ends below
+        // is what stops reading (as docker exec, wait() itself does wait for that output).
         await this.kill("SIGKILL");
-        await this.wait().catch(() => undefined);
+        await this.exited.catch(() => undefined);
         await this.client.tasks.deleteProcess({ container_id: this.containerId, exec_id: this.id }).catch((err) => {
           if (!isNotFound(err)) throw err;
         });
@@ -196,8 +198,8 @@ export class RunningTask extends ProcessHandle {
       created = true;
       const exited = this.client.tasks.wait(base).then((r) => ({ exitCode: r.exit_status }));
       exited.catch(() => {});
-      void io.writeStdin(() => this.client.tasks.closeIO({ ...base, stdin: true }).then(() => undefined)).catch((err) => log("stdin: %s", err));
       const { pid } = await this.client.tasks.start(base);
+      void io.writeStdin(() => this.client.tasks.closeIO({ ...base, stdin: true }).then(() => undefined)).catch((err) => log("stdin: %s", err));
       const handle = new ExecProcess(this.client, this.id, execId, pid, io, exited);
       this.execs.add(handle);
       return handle;
@@ -242,6 +244,3 @@ export function execProcessSpec(base: Spec, args: readonly string[], opts: ExecO
   if (opts.user) spec.process.user = { ...opts.user };
   return spec.process;
 }
-
-/** Stops a process's output from being waited on forever by callers that abort: used by container.ts. */
-export { untilAborted };

@@ -1,0 +1,147 @@
+// startContainer's RunningTask against the real containerd: the init forwards SIGTERM, exec, the container record
+// ctr can read, cgroups, the onExit hook with the rootfs still in place, reading files from a snapshot.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import {
+  INIT_TARGET,
+  readSnapshotFile,
+  readSnapshotFiles,
+  runContainer,
+  startContainer,
+  type StartContainerOptions,
+} from "../../../src/runtime/index.js";
+import { ctr, rejectsWithCode, setup, type Fixture } from "./fixture.js";
+
+let fx: Fixture;
+let n = 0;
+
+test.before(async () => {
+  fx = await setup("task");
+});
+test.after(async () => {
+  await fx?.close();
+});
+
+function opts(extra: Partial<StartContainerOptions>): StartContainerOptions {
+  return { id: `task-${process.pid}-${++n}`, image: fx.image, paths: fx.paths, runner: fx.runner, ...extra };
+}
+
+function assertNoLeaks(): void {
+  assert.equal(fx.leaks(), { containers: [], tasks: [], activeSnapshots: [], fifoDirs: [] });
+}
+
+test("SIGTERM stops a shell that would ignore it as PID 1, thanks to the init", async () => {
+  // Without an init, sh is PID 1: the kernel drops signals it has no handler for, so SIGTERM does nothing.
+  const bare = await startContainer(fx.client, opts({ args: ["sh", "-c", "sleep 1000; true"], init: false }));
+  try {
+    await bare.kill("SIGTERM");
+    const alive = await bare.execRun(["true"]); // kill(2) delivered (and dropped) synchronously: still running
+    assert.is(alive.exitCode, 0);
+  } finally {
+    await bare.delete();
+  }
+  const task = await startContainer(fx.client, opts({ args: ["sh", "-c", "sleep 1000; true"] }));
+  try {
+    await task.kill("SIGTERM");
+    const { exitCode } = await task.wait();
+    assert.is(exitCode, 143); // tini reports 128 + SIGTERM
+  } finally {
+    await task.delete();
+  }
+  assertNoLeaks();
+});
+
+test("exec into a running task: env, cwd, user, stdin, exit code, own output", async () => {
+  const task = await startContainer(fx.client, opts({ args: ["sleep", "1000"], env: { BASE: "1" } }));
+  try {
+    const a = await task.execRun(["sh", "-c", 'echo "$BASE $EXTRA $(pwd) $(id -u)"; echo e >&2; exit 4'], { env: { EXTRA: "x" }, cwd: "/tmp", user: { uid: 65534, gid: 65534 } });
+    assert.is(a.exitCode, 4);
+    assert.is(a.stdout.toString(), "1 x /tmp 65534\n");
+    assert.is(a.stderr.toString(), "e\n");
+    const b = await task.execRun(["cat"], { stdin: "piped\n" });
+    assert.is(b.stdout.toString(), "piped\n");
+    const ac = new AbortController();
+    const p = task.execRun(["sh", "-c", "echo go; sleep 1000"], { signal: ac.signal, onStdout: () => ac.abort() });
+    await rejectsWithCode(p, "CANCELLED");
+    assert.equal(task.output().stdout.length, 0); // exec output never mixes into the task's
+  } finally {
+    await task.delete();
+  }
+  assertNoLeaks();
+});
+
+test("ctr containers info reads the container svcd created; cgroup /<ns>/<id>", async () => {
+  const o = opts({ args: ["sleep", "1000"], labels: { "example.com/x": "y" } });
+  const task = await startContainer(fx.client, o);
+  try {
+    const info = JSON.parse(ctr(fx.namespace, "containers", "info", o.id));
+    assert.is(info.Runtime.Name, "io.containerd.runc.v2");
+    assert.is(info.Image, "docker.io/library/busybox:latest");
+    assert.is(info.Labels["example.com/x"], "y");
+    assert.is(info.Labels["svcd.io/owner.pid"], String(process.pid));
+    assert.equal(info.Spec.process.args, [INIT_TARGET, "--", "sleep", "1000"]);
+    assert.is(info.Spec.linux.cgroupsPath, `/${fx.namespace}/${o.id}`);
+    const procs = readFileSync(`/sys/fs/cgroup/pids/${fx.namespace}/${o.id}/cgroup.procs`, "utf8").trim().split("\n").map(Number);
+    assert.ok(procs.includes(task.pid), `pid ${task.pid} in ${procs}`);
+    const tasks = ctr(fx.namespace, "tasks", "ls");
+    assert.match(tasks, new RegExp(`${o.id}\\s+${task.pid}\\s+RUNNING`));
+  } finally {
+    await task.delete();
+  }
+  assert.not.ok(existsSync(`/sys/fs/cgroup/pids/${fx.namespace}/${o.id}`));
+  assertNoLeaks();
+});
+
+test("onExit sees the rootfs snapshot after the task: changes are there, the helpers are not", async () => {
+  let upperFiles: string[] = [];
+  let madeBy = -1;
+  let info: unknown;
+  const o = opts({
+    args: ["sh", "-c", "echo data > /tmp/made-here; exit 5"],
+    user: "nobody:nobody",
+    onExit: async (i) => {
+      info = i;
+      const { mounts } = await fx.client.snapshots.mounts({ snapshotter: i.snapshotter, key: i.snapshotKey });
+      const upper = mounts[0]?.options.find((x) => x.startsWith("upperdir="))?.slice("upperdir=".length);
+      assert.ok(upper, JSON.stringify(mounts));
+      upperFiles = walk(upper!).map((f) => relative(upper!, f)).sort();
+      madeBy = statSync(join(upper!, "tmp", "made-here")).uid;
+    },
+  });
+  const r = await runContainer(fx.client, o);
+  assert.is(r.exitCode, 5);
+  assert.equal(info, { containerId: o.id, snapshotter: "overlayfs", snapshotKey: o.id, exitCode: 5 });
+  // The init under /dev/.svcd left nothing; "run" is runc creating the /run tmpfs mountpoint this image lacks.
+  assert.equal(upperFiles, ["run", "tmp", "tmp/made-here"]);
+  assert.is(madeBy, 65534);
+  assertNoLeaks();
+});
+
+test("reading files from a snapshot with the static busybox", async () => {
+  const ro = { parent: fx.image.chainId, snapshotter: "overlayfs", paths: fx.paths, runner: fx.runner };
+  const passwd = await readSnapshotFile(fx.client, "/etc/passwd", ro);
+  assert.match(passwd.toString(), /^nobody:x:65534:65534:/m);
+  const [group, missing, dir] = await readSnapshotFiles(fx.client, ["/etc/group", "/nope", "/etc"], ro);
+  assert.match(group!.toString(), /^nobody:x:65534:/m);
+  assert.is(missing, undefined);
+  assert.is(dir, undefined);
+  const busybox = await readSnapshotFile(fx.client, "/bin/busybox", ro);
+  assert.ok(busybox.equals(readFileSync("/bin/busybox")), "binary file intact");
+  await rejectsWithCode(readSnapshotFile(fx.client, "/nope", ro), "NOT_FOUND");
+  await rejectsWithCode(readSnapshotFile(fx.client, "relative", ro), "INVALID_ARGUMENT");
+  assertNoLeaks();
+});
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    out.push(p);
+    if (e.isDirectory()) out.push(...walk(p));
+  }
+  return out;
+}
+
+test.run();
