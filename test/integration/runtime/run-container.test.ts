@@ -115,13 +115,11 @@ test("a missing parent snapshot fails and leaves nothing", async () => {
   assertNoLeaks();
 });
 
-test("a command that does not exist fails task start and leaves nothing", async () => {
-  const r = await runContainer(fx.client, opts({ args: ["/no/such/binary"] })).then(
-    (v) => ({ ok: true as const, v }),
-    (e: unknown) => ({ ok: false as const, e }),
-  );
-  // under tini the exec failure is tini's: exit code 127 from inside the container
-  if (r.ok) assert.is(r.v.exitCode, 127);
+test("a command that does not exist: 127 under the init, a create error without; nothing left", async () => {
+  const r = await runContainer(fx.client, opts({ args: ["/no/such/binary"] }));
+  assert.is(r.exitCode, 127);
+  assert.match(r.stderr.toString(), "/no/such/binary");
+  await rejectsWithCode(runContainer(fx.client, opts({ args: ["/no/such/binary"], init: false })), "INTERNAL");
   assertNoLeaks();
 });
 
