@@ -96,9 +96,10 @@ export interface StartContainerOptions extends OutputOptions {
   /** Recorded in ownership labels; default: this process, session "none". */
   owner?: Owner;
   /**
-   * Called once the task is deleted but before the container and its snapshot are removed, after an exit that was
-   * not a cancellation: the place to commit the rootfs (`snapshotKey`) as a build step. A throw fails the run;
-   * cleanup still completes.
+   * Called once the task is deleted but before the container and its snapshot are removed, when the started process
+   * exited by itself (or by the caller's kill) before `delete()`, and not through an abort: the place to commit the
+   * rootfs (`snapshotKey`, still active and still referenced by the container, so GC keeps it) as a build step.
+   * A throw fails the run/delete; the rest of the cleanup still completes.
    */
   onExit?: (info: ContainerExitInfo) => Promise<void>;
   paths: Paths;
@@ -193,18 +194,23 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       return { exitCode: r.exit_status };
     });
     waiting.catch(() => {});
+    let started = false;
     cleanup.push("task", async () => {
-      exitStatus = await deleteTask(client, id, hasExited ? undefined : waiting);
+      // onExit only follows an exit of the process's own (or one the caller caused), not teardown's SIGKILL.
+      const natural = started && hasExited;
+      const status = await deleteTask(client, id, hasExited ? undefined : waiting);
+      if (natural) exitStatus = status;
     });
     void io.writeStdin(() => client.tasks.closeIO({ container_id: id, stdin: true }).then(() => undefined)).catch((err) => log("%s: stdin: %s", id, err));
     throwIfAborted(signal);
 
-    const started = await client.tasks.start({ container_id: id });
-    log("%s: started (pid %d)", id, started.pid);
+    const { pid } = await client.tasks.start({ container_id: id });
+    started = true;
+    log("%s: started (pid %d)", id, pid);
     return new RunningTask({
       client,
       containerId: id,
-      pid: started.pid,
+      pid,
       io,
       exited: waiting,
       spec,
@@ -213,8 +219,8 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       teardown: async () => {
         const errors = await cleanup.run();
         if (errors.length > 0) {
-          const first = errors[0];
-          throw SvcdError.is(first) && errors.length === 1 ? first : new InternalError(`cleanup of container ${id} failed`, { cause: first });
+          // One failure (often the caller's own onExit error) passes through; several are reported together.
+          throw errors.length === 1 ? errors[0] : new InternalError(`cleanup of container ${id} failed ${errors.length} times`, { cause: new AggregateError(errors) });
         }
       },
     });

@@ -119,6 +119,20 @@ test("onExit sees the rootfs snapshot after the task: changes are there, the hel
   assertNoLeaks();
 });
 
+test("onExit: not after teardown's kill; a throwing hook fails the run and still cleans up", async () => {
+  let calls = 0;
+  const task = await startContainer(fx.client, opts({ args: ["sleep", "1000"], onExit: async () => void calls++ }));
+  await task.delete();
+  assert.is(calls, 0);
+  const hookError = new Error("commit failed");
+  const p = runContainer(fx.client, opts({ args: ["true"], onExit: async () => { throw hookError; } }));
+  await p.then(
+    () => assert.unreachable("should reject"),
+    (e: unknown) => assert.is(e, hookError),
+  );
+  assertNoLeaks();
+});
+
 test("reading files from a snapshot with the static busybox", async () => {
   const ro = { parent: fx.image.chainId, snapshotter: "overlayfs", paths: fx.paths, runner: fx.runner };
   const passwd = await readSnapshotFile(fx.client, "/etc/passwd", ro);
