@@ -13,6 +13,7 @@ export interface FifoSet {
   stderr: string;
 }
 
+/** Which FIFOs to create. */
 export interface CreateFifosOptions {
   /** Also create a stdin FIFO. */
   stdin?: boolean;

@@ -22,6 +22,7 @@ export interface OutputOptions {
   maxOutputBytes?: number;
 }
 
+/** Output options plus the stdin bytes. */
 export interface ProcessIOOptions extends OutputOptions {
   /** Bytes written to the process's stdin, which is then closed. Absent: the process gets no stdin. */
   stdin?: string | Buffer;

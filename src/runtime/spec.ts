@@ -17,12 +17,14 @@ export interface SpecUser {
   umask?: number;
 }
 
+/** A POSIX resource limit (RLIMIT_NOFILE by default). */
 export interface SpecRlimit {
   type: string;
   hard: number;
   soft: number;
 }
 
+/** Capability sets; containerd 1.6 leaves inheritable and ambient empty. */
 export interface SpecCapabilities {
   bounding?: string[];
   effective?: string[];
@@ -31,6 +33,7 @@ export interface SpecCapabilities {
   ambient?: string[];
 }
 
+/** The container's (or an exec's) process. */
 export interface SpecProcess {
   terminal?: boolean;
   user: SpecUser;
@@ -42,11 +45,13 @@ export interface SpecProcess {
   noNewPrivileges?: boolean;
 }
 
+/** A namespace to create, or with `path` to join. */
 export interface SpecNamespace {
   type: "pid" | "network" | "mount" | "ipc" | "uts" | "user" | "cgroup";
   path?: string;
 }
 
+/** A device cgroup rule. */
 export interface SpecDeviceCgroup {
   allow: boolean;
   type?: string;
@@ -55,6 +60,7 @@ export interface SpecDeviceCgroup {
   access?: string;
 }
 
+/** Linux-specific settings; unknown keys pass through to runc. */
 export interface SpecLinux {
   namespaces: SpecNamespace[];
   cgroupsPath?: string;
