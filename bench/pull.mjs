@@ -5,38 +5,32 @@
 // "cold" pull into a metadata-only one. BENCH_CONTAINERD=<socket> uses that daemon instead (only valid when no other
 // namespace there holds the python image).
 import { Ctr } from "./lib/ctr.mjs";
+import { Cleanups, registryWith } from "./lib/session.mjs";
 import { alternate, iterations, machineLine, report } from "./lib/stats.mjs";
 import { load, loadRig } from "./lib/svcd.mjs";
 
 const { ContainerdClient } = await load("containerd/index.js");
 const { pullImage } = await load("image/index.js");
 const { HostProcessRunner } = await load("common/process-runner.js");
-const { startRegistry, pushTestImages } = await loadRig("registry");
 const { startPrivateContainerd } = await loadRig("containerd");
 
 const n = iterations();
 const tag = `${process.pid}`;
-const cleanups = [];
-const cleanup = async () => {
-  for (const fn of cleanups.reverse()) await fn().catch((err) => process.stderr.write(`cleanup: ${err.message}\n`));
-  cleanups.length = 0;
-};
+const cleanups = new Cleanups();
 
 try {
   const containerd = process.env.BENCH_CONTAINERD ? { address: process.env.BENCH_CONTAINERD, stop: async () => {} } : await startPrivateContainerd();
-  cleanups.push(() => containerd.stop());
-  const registry = await startRegistry();
-  cleanups.push(() => registry.stop());
-  await pushTestImages(registry.url, { images: ["python"] });
+  cleanups.push("containerd", () => containerd.stop());
+  const registry = await registryWith(cleanups, ["python"]);
 
   const svcdNs = `bench-svcd-pull-${tag}`;
   const ctrNs = `bench-ctr-pull-${tag}`;
   const svcdCtr = new Ctr(containerd.address, svcdNs);
   const peer = new Ctr(containerd.address, ctrNs);
-  cleanups.push(() => peer.destroyNamespace());
-  cleanups.push(() => svcdCtr.destroyNamespace());
+  cleanups.push(ctrNs, () => peer.destroyNamespace());
+  cleanups.push(svcdNs, () => svcdCtr.destroyNamespace());
   const client = new ContainerdClient({ address: containerd.address, namespace: svcdNs });
-  cleanups.push(async () => client.close());
+  cleanups.push("containerd client", async () => client.close());
   const runner = new HostProcessRunner();
   const mirrors = { "docker.io": registry.url };
 
@@ -76,5 +70,5 @@ try {
   console.log(report(`pull + unpack python (cold, N=${n})`, samples, [["svcd pullImage", "ctr images pull", 1.1]]));
   console.log(`\n${await machineLine()}; containerd: ${process.env.BENCH_CONTAINERD ? containerd.address : "private, started for this run"}`);
 } finally {
-  await cleanup();
+  await cleanups.run();
 }
