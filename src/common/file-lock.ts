@@ -27,6 +27,12 @@ export interface FileLockOptions {
   signal?: AbortSignal;
   /** Give up waiting for another holder after this long (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Take a shared lock (flock --shared) instead of an exclusive one: any number of shared holders at once, none
+   * while an exclusive holder has it. A reference count the kernel keeps: whoever then gets it exclusively
+   * (tryAcquireFileLock) knows no shared holder is left. Shared holders do not write the pid note.
+   */
+  shared?: boolean;
 }
 
 /** A held lock; `release()` is idempotent. */
@@ -35,7 +41,7 @@ export interface HeldLock {
   release(): void;
 }
 
-/** Blocks until this process holds an exclusive lock on `path` (created if missing). */
+/** Blocks until this process holds a lock on `path` (created if missing): exclusive, or shared with `opts.shared`. */
 export async function acquireFileLock(path: string, opts: FileLockOptions): Promise<HeldLock> {
   const lock = await lockFile(path, opts, true);
   return lock!;
@@ -62,14 +68,16 @@ async function lockFile(path: string, opts: FileLockOptions, wait: boolean): Pro
     return undefined;
   }
   let released = false;
-  try {
-    const note = `${process.pid} ${processStartTime(process.pid) ?? "0"}\n`;
-    ftruncateSync(fd, 0);
-    writeSync(fd, note, 0);
-  } catch {
-    // The note is for humans; the lock itself is held regardless.
+  if (!opts.shared) {
+    try {
+      const note = `${process.pid} ${processStartTime(process.pid) ?? "0"}\n`;
+      ftruncateSync(fd, 0);
+      writeSync(fd, note, 0);
+    } catch {
+      // The note is for humans; the lock itself is held regardless.
+    }
   }
-  log("lock %s held by pid %d", path, process.pid);
+  log("lock %s held (%s) by pid %d", path, opts.shared ? "shared" : "exclusive", process.pid);
   return {
     path,
     release() {
@@ -88,7 +96,7 @@ async function lockFile(path: string, opts: FileLockOptions, wait: boolean): Pro
 function takeFlock(fd: number, path: string, opts: FileLockOptions, wait: boolean): Promise<boolean> {
   const waitSeconds = Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000));
   const mode = wait ? ["--wait", String(waitSeconds)] : ["--nonblock"];
-  const args = ["--exclusive", ...mode, "--conflict-exit-code", String(CONFLICT_EXIT), "3"];
+  const args = [opts.shared ? "--shared" : "--exclusive", ...mode, "--conflict-exit-code", String(CONFLICT_EXIT), "3"];
   return new Promise((resolve, reject) => {
     const child = opts.runner.spawn("flock", args, { env: opts.env, stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";

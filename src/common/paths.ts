@@ -75,6 +75,34 @@ export class Paths {
   get cniConfigDir(): string {
     return join(this.runtime, "cni");
   }
+  /** The hub network namespace file (a bind mount of the hub netns inside netnsDir). */
+  get hubNetns(): string {
+    return join(this.netnsDir, "hub");
+  }
+  /** One container's network namespace file; the prefix keeps ids apart from the hub's file. */
+  containerNetns(id: string): string {
+    return join(this.netnsDir, `ctr-${id}`);
+  }
+  /** The bridge network's CNI config list (bridge + host-local), written by the hub's creator. */
+  get cniNetworkConfig(): string {
+    return join(this.cniConfigDir, "svcd.conflist");
+  }
+  /** The loopback network's CNI config list. */
+  get cniLoopbackConfig(): string {
+    return join(this.cniConfigDir, "svcd-loopback.conflist");
+  }
+  /** Held shared by every engine attached to the hub, for its life; taken exclusively only to tear the hub down. */
+  get hubLock(): string {
+    return join(this.locksDir, "hub.lock");
+  }
+  /** Serialises creating and tearing down the hub among engine processes. */
+  get hubSetupLock(): string {
+    return join(this.locksDir, "hub-setup.lock");
+  }
+  /** Serialises writes to the hosts store (hostsDir). */
+  get hostsLock(): string {
+    return join(this.locksDir, "hosts.lock");
+  }
 
   // --- persistent engine data ---
   get cacheVolumesDir(): string {

@@ -1,0 +1,267 @@
+// The machine-wide hub: one private network namespace holding a bridge, shared by every engine process, and the
+// per-container netns files attached to it through Debian's CNI plugins.
+//
+// State (all under Paths): the hub netns file (Paths.hubNetns), container netns files (Paths.containerNetns(id)),
+// the CNI config lists (Paths.cniNetworkConfig, cniLoopbackConfig) and host-local's leases (Paths.ipamDir/svcd/).
+// Locks: Paths.hubSetupLock (exclusive) serialises creating and tearing down the hub; Paths.hubLock is held SHARED by
+// each attached HubNetwork for its life — the kernel's reference count of engines — and taken exclusively (without
+// waiting, under the setup lock) only to learn that no engine is attached. host-local locks its own lease dir.
+// Invariants: while any engine holds hubLock, the hub netns exists with the bridge and its gateway address, and its
+// subnet is the one in the stored config; with no holder, every container netns and lease is an orphan (an engine
+// holds hubLock for as long as its containers live), so attach and the last release reap them all.
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InternalError, InvalidArgumentError, throwIfAborted } from "../../common/errors.js";
+import { acquireFileLock, tryAcquireFileLock, withFileLock, type HeldLock } from "../../common/file-lock.js";
+import type { Paths } from "../../common/paths.js";
+import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
+import { debug } from "../../common/debug.js";
+import { bridgeNetwork, loopbackNetwork, pluginStdin, subnetOfConfig, type CniConfigList } from "../cni/cni-config.js";
+import { CniPlugins, locateCniPlugins } from "../cni/cni-plugins.js";
+import { resultAddress } from "../cni/cni-result.js";
+import { CniError } from "../cni/cni-error.js";
+import { validateContainerId } from "../container-id.js";
+import { listLeases } from "../ipam-leases.js";
+import { planSubnet, reservedAddressOf, type SubnetPlan } from "../subnet.js";
+import { NetnsFiles } from "./netns-files.js";
+
+const log = debug("network");
+
+/** The hub's subnet unless configured: a private range unlikely to collide with docker (172.17/16) or podman. */
+export const DEFAULT_SUBNET = "10.87.0.0/16";
+/** The bridge's name inside the hub netns (the host never sees it). */
+export const HUB_BRIDGE = "svcd0";
+/** The CNI network name: host-local keeps leases in `<ipamDir>/<name>/`. */
+export const NETWORK_NAME = "svcd";
+const LOOPBACK_NAME = "svcd-loopback";
+const CONTAINER_IFNAME = "eth0";
+const NETNS_PREFIX = "ctr-";
+
+export interface HubOptions {
+  paths: Paths;
+  runner: ProcessRunner;
+  /** IPv4 CIDR, prefix 8…28; default 10.87.0.0/16. Every engine sharing the hub must agree. */
+  subnet?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/** A container's place on the hub. */
+export interface ContainerNetwork {
+  id: string;
+  /** The netns file to join (OCI spec linux.namespaces[network].path). */
+  netnsPath: string;
+  ip: string;
+}
+
+/** This engine's reference to the machine-wide hub network. */
+export class HubNetwork {
+  readonly netnsPath: string;
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly bridge = HUB_BRIDGE;
+  readonly #paths: Paths;
+  readonly #runner: ProcessRunner;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #plan: SubnetPlan;
+  readonly #netns: NetnsFiles;
+  readonly #cni: CniPlugins;
+  readonly #bridgeList: CniConfigList;
+  readonly #loopbackList: CniConfigList;
+  #ref: HeldLock | undefined;
+
+  private constructor(opts: HubOptions, plan: SubnetPlan, pluginDir: string) {
+    this.#paths = opts.paths;
+    this.#runner = opts.runner;
+    this.#env = opts.env;
+    this.#plan = plan;
+    this.netnsPath = opts.paths.hubNetns;
+    this.subnet = plan.cidr;
+    this.gateway = plan.gateway;
+    this.#netns = new NetnsFiles({ dir: opts.paths.netnsDir, runner: opts.runner, env: opts.env });
+    this.#cni = new CniPlugins({ runner: opts.runner, dir: pluginDir, env: opts.env });
+    this.#bridgeList = bridgeNetwork({ name: NETWORK_NAME, bridge: HUB_BRIDGE, plan, dataDir: opts.paths.ipamDir });
+    this.#loopbackList = loopbackNetwork(LOOPBACK_NAME);
+  }
+
+  /** Joins the hub (creating it when absent) and holds a shared reference to it until release(). */
+  static async attach(opts: HubOptions): Promise<HubNetwork> {
+    throwIfAborted(opts.signal);
+    const plan = planSubnet(opts.subnet ?? DEFAULT_SUBNET);
+    const hub = new HubNetwork(opts, plan, locateCniPlugins(opts.env ?? process.env));
+    await withFileLock(opts.paths.hubSetupLock, hub.#lockOpts(opts.signal), () => hub.#join(opts.signal));
+    return hub;
+  }
+
+  /** A netns for the container, attached to the hub bridge with an address from IPAM; nothing is left on failure. */
+  async addContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<ContainerNetwork> {
+    validateContainerId(id);
+    if (!this.#ref) throw new InternalError(`hub network released: cannot add container ${id}`);
+    throwIfAborted(opts.signal);
+    const netnsPath = this.#paths.containerNetns(id);
+    await this.#netns.create(netnsPath, opts.signal);
+    try {
+      await this.#cni.invoke({
+        plugin: "loopback",
+        command: "ADD",
+        containerId: id,
+        netns: netnsPath,
+        ifname: "lo",
+        config: pluginStdin(this.#loopbackList),
+        signal: opts.signal,
+      });
+      const stdout = await this.#cni.invoke({
+        plugin: "bridge",
+        command: "ADD",
+        containerId: id,
+        netns: netnsPath,
+        ifname: CONTAINER_IFNAME,
+        config: pluginStdin(this.#bridgeList),
+        inNetns: this.netnsPath,
+        signal: opts.signal,
+      });
+      const ip = resultAddress(stdout);
+      if (!ip) {
+        throw new CniError({ plugin: "bridge", command: "ADD", containerId: id, message: `result has no address: ${stdout.trim()}` });
+      }
+      log("%s: attached at %s (%s)", id, ip, netnsPath);
+      return { id, netnsPath, ip };
+    } catch (err) {
+      await this.removeContainer(id).catch((cleanupErr) => log("%s: cleanup after failed add: %s", id, String(cleanupErr)));
+      throw err;
+    }
+  }
+
+  /** CNI DEL (releasing the lease) and netns removal, from the id alone; idempotent, works without the hub too. */
+  async removeContainer(id: string): Promise<void> {
+    validateContainerId(id);
+    const netnsPath = this.#paths.containerNetns(id);
+    const [hubUp, netnsUp] = await Promise.all([this.#netns.isNetns(this.netnsPath), this.#netns.isNetns(netnsPath)]);
+    const config = pluginStdin(this.#bridgeList);
+    const common = { containerId: id, netns: netnsUp ? netnsPath : "", ifname: CONTAINER_IFNAME, config, command: "DEL" as const };
+    // Without the hub the veth died with it: releasing the lease is all that is left (host-local needs no netns).
+    await (hubUp
+      ? this.#cni.invoke({ ...common, plugin: "bridge", inNetns: this.netnsPath })
+      : this.#cni.invoke({ ...common, plugin: "host-local" }));
+    await this.#netns.remove(netnsPath);
+    log("%s: removed", id);
+  }
+
+  /** Ids that have a netns file or an IP lease. */
+  async listContainers(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const name of await this.#netns.names()) {
+      if (name.startsWith(NETNS_PREFIX)) ids.add(name.slice(NETNS_PREFIX.length));
+    }
+    for (const lease of await listLeases(this.#leaseDir)) ids.add(lease.containerId);
+    return [...ids].sort();
+  }
+
+  /** The n-th (0-based) address of the reserved sub-range, never handed out by IPAM (host-service listeners). */
+  reservedAddress(n: number): string {
+    return reservedAddressOf(this.#plan, n);
+  }
+
+  /** Drops this engine's reference; the last holder reaps what is left and removes the hub. Idempotent. */
+  async release(): Promise<void> {
+    const ref = this.#ref;
+    if (!ref) return;
+    this.#ref = undefined;
+    ref.release();
+    await withFileLock(this.#paths.hubSetupLock, this.#lockOpts(), async () => {
+      const alone = await tryAcquireFileLock(this.#paths.hubLock, this.#lockOpts());
+      if (!alone) return;
+      try {
+        await this.#teardown();
+      } finally {
+        alone.release();
+      }
+    });
+  }
+
+  get #leaseDir(): string {
+    return join(this.#paths.ipamDir, NETWORK_NAME);
+  }
+
+  #lockOpts(signal?: AbortSignal) {
+    return { runner: this.#runner, env: this.#env, signal };
+  }
+
+  /** Under the setup lock: make sure the hub exists for our subnet, reap orphans when alone, take our reference. */
+  async #join(signal?: AbortSignal): Promise<void> {
+    await this.#netns.preparePrivateDir(signal);
+    const alone = await tryAcquireFileLock(this.#paths.hubLock, this.#lockOpts(signal));
+    try {
+      let present = await this.#netns.isNetns(this.netnsPath);
+      const stored = await this.#storedSubnet();
+      if (alone) {
+        await this.#reapAll();
+        if (present && stored !== this.subnet) {
+          log("hub: replacing the unused hub of subnet %s with %s", stored, this.subnet);
+          await this.#netns.remove(this.netnsPath);
+          present = false;
+        }
+      } else if (stored !== undefined && stored !== this.subnet) {
+        throw new InvalidArgumentError(`the hub network in use has subnet ${stored}, not ${this.subnet}`);
+      }
+      if (!present) {
+        await this.#netns.remove(this.netnsPath); // a stale file from a crash mid-create
+        await this.#netns.create(this.netnsPath, signal);
+        log("hub: created %s", this.netnsPath);
+      }
+      await this.#ensureBridge(signal);
+      await mkdir(this.#paths.cniConfigDir, { recursive: true });
+      await mkdir(this.#paths.ipamDir, { recursive: true });
+      await writeFile(this.#paths.cniNetworkConfig, JSON.stringify(this.#bridgeList, null, 2) + "\n");
+      await writeFile(this.#paths.cniLoopbackConfig, JSON.stringify(this.#loopbackList, null, 2) + "\n");
+    } finally {
+      alone?.release();
+    }
+    // Still under the setup lock: nobody can tear the hub down between the checks above and this reference.
+    this.#ref = await acquireFileLock(this.#paths.hubLock, { ...this.#lockOpts(signal), shared: true });
+  }
+
+  /** The bridge with the gateway address, up, and `lo` up, inside the hub netns. */
+  async #ensureBridge(signal?: AbortSignal): Promise<void> {
+    const inHub = ["--net=" + this.netnsPath, "--", "ip"];
+    const show = await this.#runner.run("nsenter", [...inHub, "-o", "-4", "addr", "show", "dev", HUB_BRIDGE], { env: this.#env, signal });
+    const address = `${this.gateway}/${this.#plan.prefix}`;
+    if (show.exitCode === 0 && show.stdout.includes(` ${address} `)) return;
+    const batch = [
+      "link set lo up",
+      ...(show.exitCode === 0 ? [] : [`link add ${HUB_BRIDGE} type bridge`]),
+      `addr replace ${address} dev ${HUB_BRIDGE}`,
+      `link set ${HUB_BRIDGE} up`,
+    ];
+    await runChecked(this.#runner, "nsenter", [...inHub, "-batch", "-"], { env: this.#env, signal, input: batch.join("\n") + "\n" });
+    log("hub: bridge %s at %s", HUB_BRIDGE, address);
+  }
+
+  async #storedSubnet(): Promise<string | undefined> {
+    try {
+      return subnetOfConfig(JSON.parse(await readFile(this.#paths.cniNetworkConfig, "utf8")));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes every container netns and lease: only called when no engine is attached, so all are orphans. */
+  async #reapAll(): Promise<void> {
+    for (const id of await this.listContainers()) {
+      log("%s: reaping orphan", id);
+      // One broken leftover must not keep the hub from being created or torn down; the next reap retries it.
+      await this.removeContainer(id).catch((err) => log("%s: reaping failed: %s", id, String(err)));
+    }
+  }
+
+  /** The last one out: orphans, the hub netns (its bridge goes with it), the configs, the lease dir, the mount. */
+  async #teardown(): Promise<void> {
+    await this.#reapAll();
+    await this.#netns.remove(this.netnsPath);
+    await rm(this.#paths.cniNetworkConfig, { force: true });
+    await rm(this.#paths.cniLoopbackConfig, { force: true });
+    await rm(this.#leaseDir, { recursive: true, force: true });
+    await this.#netns.releasePrivateDir();
+    log("hub: torn down");
+  }
+}

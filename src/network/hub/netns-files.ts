@@ -1,0 +1,83 @@
+// Network namespace files: a netns kept alive by bind-mounting /proc/<pid>/ns/net onto a file (what `ip netns add`
+// does), so it outlives the process that created it and runc can join it by path.
+//
+// Layout: one directory (Paths.netnsDir) holding `hub` and `ctr-<id>` files. The directory is made a private bind
+// mount of itself, as iproute2 does for /run/netns: the nsfs mounts on its files then never propagate into (or get
+// pinned by) other mount namespaces, and a mount on a file of a shared parent is refused on some kernels.
+// Invariant: a file is either absent, a mounted netns, or (after a crash mid-create) an empty regular file that
+// remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
+import { constants } from "node:fs";
+import { mkdir, open, readdir, rm } from "node:fs/promises";
+import { AlreadyExistsError, InternalError } from "../../common/errors.js";
+import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
+
+/** Creates, tests and removes netns files in one directory. */
+export class NetnsFiles {
+  readonly dir: string;
+  readonly #runner: ProcessRunner;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+
+  constructor(opts: { dir: string; runner: ProcessRunner; env?: NodeJS.ProcessEnv }) {
+    this.dir = opts.dir;
+    this.#runner = opts.runner;
+    this.#env = opts.env;
+  }
+
+  /** Makes the directory a private bind mount of itself (idempotent). Call under the hub setup lock. */
+  async preparePrivateDir(signal?: AbortSignal): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    const opts = { env: this.#env, signal };
+    const probe = await this.#runner.run("mountpoint", ["-q", this.dir], opts);
+    if (probe.exitCode !== 0) await runChecked(this.#runner, "mount", ["--bind", this.dir, this.dir], opts);
+    await runChecked(this.#runner, "mount", ["--make-private", this.dir], opts);
+  }
+
+  /** Undoes preparePrivateDir once no netns file is left in the directory (a best effort; files stay). */
+  async releasePrivateDir(): Promise<void> {
+    const left = await readdir(this.dir).catch(() => []);
+    if (left.length > 0) return;
+    const probe = await this.#runner.run("mountpoint", ["-q", this.dir], { env: this.#env });
+    if (probe.exitCode === 0) await runChecked(this.#runner, "umount", [this.dir], { env: this.#env });
+  }
+
+  /** A new netns bound to `path`; AlreadyExistsError when the file exists. Leaves nothing behind on failure. */
+  async create(path: string, signal?: AbortSignal): Promise<void> {
+    try {
+      const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDONLY, 0o444);
+      await handle.close();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new AlreadyExistsError(`network namespace file ${path} exists already`, { cause: err });
+      }
+      throw new InternalError(`could not create network namespace file ${path}`, { cause: err });
+    }
+    try {
+      await runChecked(this.#runner, "unshare", [`--net=${path}`, "true"], { env: this.#env, signal });
+    } catch (err) {
+      await this.remove(path);
+      throw err;
+    }
+  }
+
+  /** True when `path` is a mounted network namespace (a process can enter it). */
+  async isNetns(path: string): Promise<boolean> {
+    const result = await this.#runner.run("nsenter", [`--net=${path}`, "true"], { env: this.#env });
+    return result.exitCode === 0;
+  }
+
+  /** Unmounts and deletes `path`; idempotent (absent or never mounted is fine). */
+  async remove(path: string): Promise<void> {
+    // umount exits 32 both for "not mounted" and for real failures; the rm below tells them apart (EBUSY).
+    await this.#runner.run("umount", [path], { env: this.#env });
+    try {
+      await rm(path, { force: true });
+    } catch (err) {
+      throw new InternalError(`could not remove network namespace file ${path}`, { cause: err });
+    }
+  }
+
+  /** Names of the files in the directory (none when it does not exist). */
+  async names(): Promise<string[]> {
+    return readdir(this.dir).catch(() => []);
+  }
+}
