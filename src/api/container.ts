@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import {
   assertArgs,
+  assertDnsLabel,
   assertEnvName,
   assertFileMode,
   assertPort,
@@ -17,6 +18,7 @@ import {
 import type { CacheVolume } from "./cache-volume.js";
 import type { Directory } from "./directory.js";
 import { ContainerFile } from "./file.js";
+import { Service } from "./service.js";
 import type { EngineSource } from "./engine-source.js";
 
 export interface WithNewFileOptions {
@@ -39,6 +41,15 @@ export interface WithExposedPortOptions {
   description?: string;
   /** Do not wait for this port to accept connections before clients run. */
   experimentalSkipHealthcheck?: boolean;
+}
+
+export interface AsServiceOptions {
+  /** The service's command; default: the entrypoint followed by the default args. */
+  args?: string[];
+  /** Prepend the entrypoint to `args`. */
+  useEntrypoint?: boolean;
+  /** How long exposed TCP ports may take to accept connections (default 60 000 ms). */
+  healthcheckTimeoutMs?: number;
 }
 
 export interface WithMountedCacheOptions {
@@ -174,6 +185,29 @@ export class Container {
       path,
       directory: { hostPath: directory.hostPath },
       readOnly: options.readOnly ?? true,
+    });
+  }
+
+  /** Binds a service: it starts (healthy) before commands of this container run, reachable as `alias`. */
+  withServiceBinding(alias: string, service: Service): Container {
+    assertDnsLabel(alias, "service alias");
+    if (!(service instanceof Service)) throw new InvalidArgumentError("withServiceBinding needs a Service (container.asService())");
+    return this.#with({ op: "bindService", alias, service: service.definition() });
+  }
+
+  /** This container as a long-running service; its exposed ports are health-checked before clients run. */
+  asService(options: AsServiceOptions = {}): Service {
+    if (options.args !== undefined) assertArgs(options.args, "service args");
+    const timeout = options.healthcheckTimeoutMs;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
+      throw new InvalidArgumentError(`invalid healthcheckTimeoutMs ${String(timeout)}: use a positive number of milliseconds`);
+    }
+    return new Service(this.#source, {
+      kind: "container",
+      container: this.definition(),
+      ...(options.args !== undefined ? { args: [...options.args] } : {}),
+      useEntrypoint: options.useEntrypoint ?? false,
+      ...(timeout !== undefined ? { healthcheckTimeoutMs: timeout } : {}),
     });
   }
 

@@ -2,7 +2,8 @@
 export { connect, dag } from "./connect.js";
 export type { ConnectOptions } from "./connect-options.js";
 export { Client } from "./client.js";
-export { Container, type WithExecOptions, type WithExposedPortOptions, type WithMountedCacheOptions, type WithMountedDirectoryOptions, type WithNewFileOptions } from "./container.js";
+export { Service, type EndpointOptions, type ServicePort } from "./service.js";
+export { Container, type AsServiceOptions, type WithExecOptions, type WithExposedPortOptions, type WithMountedCacheOptions, type WithMountedDirectoryOptions, type WithNewFileOptions } from "./container.js";
 export { ContainerFile } from "./file.js";
 export { CacheVolume } from "./cache-volume.js";
 export { Directory } from "./directory.js";

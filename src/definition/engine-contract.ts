@@ -1,6 +1,6 @@
 // The contract between the public API and whatever evaluates definitions: the in-process engine now, the svcd
 // daemon's client later. Both sides speak only plain definitions and results.
-import type { ContainerDef } from "./container-def.js";
+import type { ContainerDef, ServiceDef } from "./container-def.js";
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -33,6 +33,12 @@ export interface Engine {
   readFile(def: ContainerDef, path: string, options?: CallOptions): Promise<Buffer>;
   /** The canonical digest of the definition, with its image resolved. */
   digest(def: ContainerDef, options?: CallOptions): Promise<string>;
+  /** The service's hostname: its custom one, or the content-addressed hash of its definition. */
+  serviceHostname(def: ServiceDef, options?: CallOptions): Promise<string>;
+  /** Starts the service (healthy) and keeps it running until stopService or the session's end. */
+  startService(def: ServiceDef, options?: CallOptions): Promise<void>;
+  /** Stops the service (SIGTERM, or SIGKILL with `kill`) and waits for its process to exit. */
+  stopService(def: ServiceDef, stop: { kill: boolean }, options?: CallOptions): Promise<void>;
   /** Stops everything this session started and releases the engine's resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -15,6 +15,10 @@ import { EmbeddedEngine } from "./embedded-engine.js";
 import { Evaluator } from "./evaluator.js";
 import type { HostAdapter } from "./host-adapter.js";
 import { ImageResolver } from "./image-resolver.js";
+import { HostsStore } from "../network/index.js";
+import { ServiceManager } from "./services/service-manager.js";
+import { SessionNetwork } from "./services/session-network.js";
+import { SessionResources } from "./session-resources.js";
 
 export interface EngineOptions {
   containerd?: string | undefined;
@@ -65,16 +69,40 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     labels: ownerLabels(owner),
     onProgress: opts.onProgress,
   });
+  const moduleId = opts.moduleId ?? "main";
+  const graceMs = opts.serviceGracePeriodMs ?? 10_000;
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new InvalidArgumentError(`invalid serviceGracePeriodMs ${String(graceMs)}`);
+  const session = new AbortController();
+  const resources = new SessionResources(paths, runner);
+  const network = new SessionNetwork(() => resources.hub(), new HostsStore({ paths, runner }), sessionId);
+  const volumes = new CacheVolumes(paths, runner);
+  let services: ServiceManager | undefined;
   const evaluator = new Evaluator({
     client,
     paths,
     runner,
     owner,
     images,
-    volumes: new CacheVolumes(paths, runner),
+    volumes,
     host: opts.host,
     cache: new BuildCache(client, DEFAULT_SNAPSHOTTER),
+    network,
+    services: () => services!,
     onProgress: opts.onProgress,
   });
-  return new EmbeddedEngine(client, evaluator);
+  services = new ServiceManager({
+    client,
+    paths,
+    runner,
+    owner,
+    sessionId,
+    moduleId,
+    graceMs,
+    builder: evaluator,
+    network,
+    volumes,
+    agent: () => resources.agent(),
+    sessionSignal: session.signal,
+  });
+  return new EmbeddedEngine({ client, evaluator, services, resources, session });
 }

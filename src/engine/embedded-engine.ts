@@ -1,44 +1,70 @@
-// The in-process engine: evaluates definitions against one containerd for one session.
+// The in-process engine: evaluates definitions and runs services against one containerd for one session.
 import type { ContainerdClient } from "../containerd/index.js";
 import { CancelledError } from "../common/errors.js";
-import type { CallOptions, ContainerDef, Engine, SyncResult } from "../definition/index.js";
+import { debug } from "../common/debug.js";
+import type { CallOptions, ContainerDef, Engine, ServiceDef, SyncResult } from "../definition/index.js";
 import type { Evaluator } from "./evaluator.js";
+import type { ServiceManager } from "./services/service-manager.js";
+import type { SessionResources } from "./session-resources.js";
+
+const log = debug("engine");
+
+export interface EmbeddedEngineParts {
+  client: ContainerdClient;
+  evaluator: Evaluator;
+  services: ServiceManager;
+  resources: SessionResources;
+  /** Aborted when the engine closes: cancels every evaluation and service start still running. */
+  session: AbortController;
+}
 
 export class EmbeddedEngine implements Engine {
-  readonly #client: ContainerdClient;
-  readonly #evaluator: Evaluator;
-  // Aborted on close: every evaluation still running is cancelled with it.
-  readonly #closed = new AbortController();
+  readonly #parts: EmbeddedEngineParts;
   #closing: Promise<void> | undefined;
 
-  constructor(client: ContainerdClient, evaluator: Evaluator) {
-    this.#client = client;
-    this.#evaluator = evaluator;
+  constructor(parts: EmbeddedEngineParts) {
+    this.#parts = parts;
   }
 
   async sync(def: ContainerDef, options: CallOptions = {}): Promise<SyncResult> {
-    const { resolved, lastExec } = await this.#evaluator.build(def, this.#signal(options.signal));
+    const { resolved, lastExec } = await this.#parts.evaluator.build(def, this.#signal(options.signal));
     return lastExec ? { digest: resolved.digest, lastExec } : { digest: resolved.digest };
   }
 
   async readFile(def: ContainerDef, path: string, options: CallOptions = {}): Promise<Buffer> {
-    return this.#evaluator.readFile(def, path, this.#signal(options.signal));
+    return this.#parts.evaluator.readFile(def, path, this.#signal(options.signal));
   }
 
   async digest(def: ContainerDef, options: CallOptions = {}): Promise<string> {
-    return (await this.#evaluator.resolve(def, this.#signal(options.signal))).digest;
+    return (await this.#parts.evaluator.resolve(def, this.#signal(options.signal))).digest;
+  }
+
+  serviceHostname(def: ServiceDef, options: CallOptions = {}): Promise<string> {
+    return this.#parts.services.hostname(def, this.#signal(options.signal));
+  }
+
+  async startService(def: ServiceDef, options: CallOptions = {}): Promise<void> {
+    await this.#parts.services.start(def, this.#signal(options.signal));
+  }
+
+  stopService(def: ServiceDef, stop: { kill: boolean }, options: CallOptions = {}): Promise<void> {
+    return this.#parts.services.stop(def, stop, this.#signal(options.signal));
   }
 
   close(): Promise<void> {
-    if (!this.#closing) {
-      this.#closed.abort(new CancelledError("the session was closed"));
-      this.#closing = Promise.resolve().then(() => this.#client.close());
-    }
+    this.#closing ??= (async () => {
+      const { session, services, resources, client } = this.#parts;
+      session.abort(new CancelledError("the session was closed"));
+      await services.closeAll().catch((err) => log("closing services: %s", err));
+      await resources.close().catch((err) => log("closing network: %s", err));
+      client.close();
+    })();
     return this.#closing;
   }
 
   #signal(signal: AbortSignal | undefined): AbortSignal {
-    if (this.#closed.signal.aborted) throw new CancelledError("the session is closed");
-    return signal ? AbortSignal.any([signal, this.#closed.signal]) : this.#closed.signal;
+    const session = this.#parts.session.signal;
+    if (session.aborted) throw new CancelledError("the session is closed");
+    return signal ? AbortSignal.any([signal, session]) : session;
   }
 }

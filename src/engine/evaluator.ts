@@ -16,8 +16,10 @@ import { BuildCache, type CachedStep } from "./build-cache.js";
 import type { CacheVolumes, MountedVolume } from "./cache-volumes.js";
 import type { HostAdapter } from "./host-adapter.js";
 import type { ImageResolver } from "./image-resolver.js";
-import { makePlan, type Plan, type PlannedMount, type PlannedStep } from "./plan.js";
+import { makePlan, type Plan, type PlannedBinding, type PlannedMount, type PlannedStep } from "./plan.js";
 import { fileLayerTar } from "./steps/file-layer.js";
+import type { ServiceManager } from "./services/service-manager.js";
+import type { SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
 
@@ -41,6 +43,9 @@ export interface EvaluatorDeps {
   volumes: CacheVolumes;
   host: HostAdapter;
   cache: BuildCache;
+  network: SessionNetwork;
+  /** The session's services (a getter: the manager builds its containers with this evaluator). */
+  services: () => ServiceManager;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
@@ -72,6 +77,7 @@ export class Evaluator {
       config: plan.config,
       exposedPorts: plan.exposedPorts,
       mounts: await this.#mountMaterial(plan.mounts, signal),
+      bindings: await this.#bindingMaterial(plan.bindings, signal),
     });
     return { plan, image, keys, top: keys.at(-1) ?? image.chainId, digest };
   }
@@ -158,6 +164,7 @@ export class Evaluator {
     const { client, cache, paths, runner, owner } = this.#deps;
     this.#deps.onProgress?.({ type: "exec", command: step.args, cached: false });
     const volumes: MountedVolume[] = [];
+    const undo: (() => Promise<void> | void)[] = [];
     try {
       const mounts: SpecMount[] = [];
       for (const m of step.mounts) {
@@ -169,44 +176,64 @@ export class Evaluator {
           mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
         }
       }
-      return await client.withLeaseScope(
-        async (leased) => {
-          let result: ExecResult | undefined;
-          const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
-          const task = await startContainer(client, {
-            id,
-            image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
-            args: step.args,
-            env: step.config.env,
-            cwd: step.config.workdir,
-            user: step.config.user || "0:0",
-            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
-            mounts,
-            labels: { [OWNER.kind]: "exec" },
-            owner,
-            paths,
-            runner,
-            ...(signal ? { signal } : {}),
-            maxOutputBytes: 64 * 1024 * 1024,
-            onExit: async ({ snapshotKey }) => {
-              if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
-              const labels = { ...BuildCache.labels(key), ...(await cache.storeOutputs(leased, result, signal)) };
-              await commitOrShare(leased, { snapshotter: cache.snapshotter, name: key, key: snapshotKey, labels }, signal);
-            },
-          });
-          try {
-            const { exitCode } = await task.wait({ signal });
-            const out = task.output();
-            result = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
-          } finally {
-            await task.delete();
-          }
-          log("exec %j exit %d → %s", step.args, result.exitCode, key);
-          return { key, exec: result };
-        },
-        { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
-      );
+      // Bound services start (healthy) before the client runs; one that exits cancels the client.
+      const bound = step.bindings.length > 0 ? await this.#deps.services().bind(step.bindings, signal) : undefined;
+      if (bound) undo.push(() => bound.release());
+      const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
+      const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
+      // Execs join the hub network when they bind services or the session runs any (their names must resolve);
+      // otherwise a private netns with only loopback spares two CNI plugin runs per exec.
+      const net =
+        bound || this.#deps.network.hasServices()
+          ? await this.#deps.network.attach(id, { hostname: hostHash(key), aliases: bound?.aliases ?? [], signal: runSignal })
+          : undefined;
+      if (net) undo.push(() => net.detach());
+      try {
+        return await client.withLeaseScope(
+          async (leased) => {
+            let result: ExecResult | undefined;
+            const task = await startContainer(client, {
+              id,
+              image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
+              args: step.args,
+              env: step.config.env,
+              cwd: step.config.workdir,
+              user: step.config.user || "0:0",
+              ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+              mounts,
+              ...(net ? { networkNamespace: net.netnsPath, hostsFile: net.hostsPath, resolvConf: net.resolvConfPath } : {}),
+              hostname: hostHash(key),
+              labels: { [OWNER.kind]: "exec" },
+              owner,
+              paths,
+              runner,
+              ...(runSignal ? { signal: runSignal } : {}),
+              maxOutputBytes: 64 * 1024 * 1024,
+              onExit: async ({ snapshotKey }) => {
+                if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
+                const labels = { ...BuildCache.labels(key), ...(await cache.storeOutputs(leased, result, signal)) };
+                await commitOrShare(leased, { snapshotter: cache.snapshotter, name: key, key: snapshotKey, labels }, signal);
+              },
+            });
+            try {
+              const { exitCode } = await task.wait({ signal: runSignal });
+              const out = task.output();
+              result = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
+            } finally {
+              await task.delete();
+            }
+            log("exec %j exit %d → %s", step.args, result.exitCode, key);
+            return { key, exec: result };
+          },
+          { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
+        );
+      } catch (err) {
+        // A bound service that died is the reason the client was cancelled: say so.
+        if (bound?.signal.aborted && !signal?.aborted) throw bound.signal.reason;
+        throw err;
+      }
     } finally {
+      for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("cleanup: %s", err));
       for (const v of volumes) await v.release();
     }
   }
@@ -220,8 +247,13 @@ export class Evaluator {
       stdin: step.stdin,
       config: step.config,
       mounts: await this.#mountMaterial(step.mounts, signal),
-      bindings: step.bindings.map((b) => ({ alias: b.alias, service: digestOf(b.service) })),
+      bindings: await this.#bindingMaterial(step.bindings, signal),
     };
+  }
+
+  async #bindingMaterial(bindings: PlannedBinding[], signal?: AbortSignal): Promise<unknown[]> {
+    const services = this.#deps.services();
+    return Promise.all(bindings.map(async (b) => ({ alias: b.alias, service: await services.digest(b.service, signal) })));
   }
 
   async #mountMaterial(mounts: PlannedMount[], signal?: AbortSignal): Promise<unknown[]> {

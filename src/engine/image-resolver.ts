@@ -2,7 +2,11 @@
 // evaluation in the session sees the same image and a cached chain needs no registry round trip.
 import type { ContainerdClient } from "../containerd/index.js";
 import type { ProcessRunner } from "../common/process-runner.js";
-import { pullImage, type PulledImage, type RegistryMirrors } from "../image/index.js";
+import { getImage, pullImage, type PulledImage, type RegistryMirrors } from "../image/index.js";
+import { SvcdError } from "../common/errors.js";
+import { debug } from "../common/debug.js";
+
+const log = debug("image");
 import type { ProgressEvent } from "../definition/index.js";
 
 export interface ImageResolverOptions {
@@ -33,6 +37,13 @@ export class ImageResolver {
         labels,
         ...(onProgress ? { onProgress } : {}),
         ...(signal ? { signal } : {}),
+      }).catch(async (err: unknown) => {
+        // An unreachable registry is no reason to fail when the image was pulled before: use what containerd has.
+        if (!(SvcdError.is(err) && err.code === "UNAVAILABLE")) throw err;
+        const local = await getImage(client, ref, { snapshotter, ...(signal ? { signal } : {}) }).catch(() => undefined);
+        if (!local) throw err;
+        log("%s: registry unavailable, using the image already in containerd (%s)", ref, local.manifestDigest);
+        return local;
       }).then((pulled) => {
         onProgress?.({ type: "pulled", ref: pulled.name, digest: pulled.manifestDigest });
         return pulled;

@@ -1,0 +1,93 @@
+// `Service`: a container (or, later, a host port) with exposed ports, addressed by a content-addressed hostname.
+// Immutable like Container; it starts just-in-time when a client binds it, or explicitly with start().
+import { InvalidArgumentError } from "../common/errors.js";
+import { assertDnsLabel, type CallOptions, type ServiceDef, type PortProtocol } from "../definition/index.js";
+import type { EngineSource } from "./engine-source.js";
+
+export interface ServicePort {
+  port: number;
+  protocol: PortProtocol;
+  description?: string;
+}
+
+export interface EndpointOptions extends CallOptions {
+  /** Default: the first exposed port. */
+  port?: number;
+  /** Prefixes `<scheme>://`. */
+  scheme?: string;
+}
+
+export class Service {
+  readonly #source: EngineSource;
+  readonly #def: ServiceDef;
+
+  /** @internal Created by `container.asService()`. */
+  constructor(source: EngineSource, def: ServiceDef) {
+    this.#source = source;
+    this.#def = def;
+  }
+
+  /** The plain definition this service stands for. */
+  definition(): ServiceDef {
+    return structuredClone(this.#def);
+  }
+
+  /** A copy of this service under a custom hostname (a DNS label), resolvable as `<name>` and
+   * `<name>.<module>.<session>.svcd.local` from every container of the session. */
+  withHostname(name: string): Service {
+    assertDnsLabel(name, "hostname");
+    return new Service(this.#source, { ...structuredClone(this.#def), hostname: name });
+  }
+
+  /** The hostname containers reach this service by. */
+  async hostname(options: CallOptions = {}): Promise<string> {
+    return (await this.#source.engine()).serviceHostname(this.#def, options);
+  }
+
+  /** The exposed ports, in the order they were declared. */
+  async ports(_options: CallOptions = {}): Promise<ServicePort[]> {
+    return exposedPorts(this.#def);
+  }
+
+  /** `<hostname>:<port>` (first exposed port by default), prefixed with `<scheme>://` when given. */
+  async endpoint(options: EndpointOptions = {}): Promise<string> {
+    const ports = exposedPorts(this.#def);
+    let port = options.port;
+    if (port === undefined) {
+      const first = ports[0];
+      if (!first) throw new InvalidArgumentError("the service exposes no ports: pass endpoint({ port }) or use withExposedPort()");
+      port = first.port;
+    }
+    if (options.scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(options.scheme)) {
+      throw new InvalidArgumentError(`invalid scheme ${JSON.stringify(options.scheme)}`);
+    }
+    const address = `${await this.hostname(options)}:${port}`;
+    return options.scheme ? `${options.scheme}://${address}` : address;
+  }
+
+  /** Starts the service now (healthy) and keeps it running until stop() or the client closes. */
+  async start(options: CallOptions = {}): Promise<Service> {
+    await (await this.#source.engine()).startService(this.#def, options);
+    return this;
+  }
+
+  /** Stops the service and waits for its process to exit: SIGTERM (SIGKILL after 10 s), or SIGKILL with `kill`. */
+  async stop(options: CallOptions & { kill?: boolean } = {}): Promise<Service> {
+    await (await this.#source.engine()).stopService(this.#def, { kill: options.kill ?? false }, options);
+    return this;
+  }
+}
+
+/** Exposed ports of a container service, folded from its definition (the last `from` starts over). */
+function exposedPorts(def: ServiceDef): ServicePort[] {
+  if (def.kind === "host") return def.ports.map((p) => ({ port: p.frontend, protocol: p.protocol }));
+  let ports: ServicePort[] = [];
+  for (const op of def.container.ops) {
+    if (op.op === "from") ports = [];
+    else if (op.op === "exposePort") {
+      ports = ports.filter((p) => !(p.port === op.port && p.protocol === op.protocol));
+      ports.push(op.description === undefined ? { port: op.port, protocol: op.protocol } : { port: op.port, protocol: op.protocol, description: op.description });
+    } else if (op.op === "unexposePort") ports = ports.filter((p) => !(p.port === op.port && p.protocol === op.protocol));
+  }
+  return ports;
+}

@@ -1,0 +1,250 @@
+// Starts, shares and stops one session's services: computes a service's digest and hostname, builds its container,
+// brings up its own bindings, network, volumes and task, waits until every exposed TCP port accepts a connection
+// from inside the hub network, and publishes its names to the session. Binders get leases from the registry.
+import { randomBytes } from "node:crypto";
+import { debug } from "../../common/debug.js";
+import { InvalidArgumentError, ServiceError, SvcdError } from "../../common/errors.js";
+import { OWNER } from "../../common/labels.js";
+import type { Owner } from "../../common/owner.js";
+import type { Paths } from "../../common/paths.js";
+import type { ProcessRunner } from "../../common/process-runner.js";
+import type { ContainerdClient } from "../../containerd/index.js";
+import { assertDnsLabel, digestOf, hostHash, type ContainerDef, type ContainerServiceDef, type ServiceDef } from "../../definition/index.js";
+import type { ForwardAgent } from "../../forward/index.js";
+import { startContainer, type SpecMount } from "../../runtime/index.js";
+import type { CacheVolumes, MountedVolume } from "../cache-volumes.js";
+import type { ResolvedContainer } from "../evaluator.js";
+import type { PlannedBinding } from "../plan.js";
+import { RunningService } from "./running-service.js";
+import { ServiceLogs } from "./service-logs.js";
+import { ServiceRegistry, type ServiceLease } from "./service-registry.js";
+import type { SessionNetwork } from "./session-network.js";
+
+const log = debug("service");
+
+/** The health check's default overall timeout. */
+export const DEFAULT_HEALTHCHECK_TIMEOUT_MS = 60_000;
+
+/** What the manager needs of the evaluator. */
+export interface ContainerBuilder {
+  resolve(def: ContainerDef, signal?: AbortSignal): Promise<ResolvedContainer>;
+  build(def: ContainerDef, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer }>;
+}
+
+export interface ServiceManagerDeps {
+  client: ContainerdClient;
+  paths: Paths;
+  runner: ProcessRunner;
+  owner: Owner;
+  sessionId: string;
+  moduleId: string;
+  graceMs: number;
+  builder: ContainerBuilder;
+  network: SessionNetwork;
+  volumes: CacheVolumes;
+  agent: () => Promise<ForwardAgent>;
+  /** Aborted when the session closes. */
+  sessionSignal: AbortSignal;
+}
+
+/** The bound services of one container: alias entries for its hosts file, and a signal that fires if one exits. */
+export interface BoundServices {
+  aliases: { alias: string; ip: string }[];
+  /** Aborts with a ServiceError when a bound service exits while the binder runs. */
+  signal: AbortSignal;
+  release(): void;
+}
+
+export class ServiceManager {
+  readonly #deps: ServiceManagerDeps;
+  readonly #registry: ServiceRegistry<RunningService>;
+
+  constructor(deps: ServiceManagerDeps) {
+    this.#deps = deps;
+    this.#registry = new ServiceRegistry({ graceMs: deps.graceMs });
+  }
+
+  /** The service's definition digest: its container's digest, args and custom hostname. */
+  async digest(def: ServiceDef, signal?: AbortSignal): Promise<string> {
+    if (def.kind !== "container") throw new InvalidArgumentError("host services come with `up` and host tunnels (not available in this version)");
+    const resolved = await this.#deps.builder.resolve(def.container, signal);
+    return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname });
+  }
+
+  async hostname(def: ServiceDef, signal?: AbortSignal): Promise<string> {
+    return def.hostname ?? hostHash(await this.digest(def, signal));
+  }
+
+  /** `<host>.<module>.<session>.svcd.local`: resolves from every container of the session. */
+  fullName(hostname: string): string {
+    return `${hostname}.${hostHash(this.#deps.moduleId)}.${hostHash(this.#deps.sessionId)}.svcd.local`;
+  }
+
+  /** Starts the service if needed and keeps it running until stop(). */
+  async start(def: ServiceDef, signal?: AbortSignal): Promise<RunningService> {
+    const key = await this.digest(def, signal);
+    return this.#registry.pin(key, (k) => this.#start(def as ContainerServiceDef, k), signal);
+  }
+
+  async stop(def: ServiceDef, opts: { kill: boolean }, signal?: AbortSignal): Promise<void> {
+    await this.#registry.stop(await this.digest(def, signal), opts);
+  }
+
+  /** Starts (or joins) every binding, healthy, and holds them until release(). */
+  async bind(bindings: PlannedBinding[], signal?: AbortSignal): Promise<BoundServices> {
+    const leases: ServiceLease<RunningService>[] = [];
+    const failed = new AbortController();
+    const releaseAll = () => {
+      for (const l of leases) l.release();
+    };
+    try {
+      const acquired = await Promise.all(
+        bindings.map(async (b) => {
+          const key = await this.digest(b.service, signal);
+          const lease = await this.#registry.acquire(key, (k) => this.#start(b.service as ContainerServiceDef, k), signal);
+          leases.push(lease);
+          return { alias: b.alias, lease };
+        }),
+      );
+      for (const { lease } of acquired) {
+        const svc = lease.service;
+        void svc.exited.then(({ exitCode }) => {
+          if (!failed.signal.aborted) {
+            failed.abort(new ServiceError({ service: svc.hostname, reason: `exited with code ${exitCode} while a client was using it`, exitCode, logs: svc.logs.tail() }));
+          }
+        });
+      }
+      return { aliases: acquired.map(({ alias, lease }) => ({ alias, ip: lease.service.ip })), signal: failed.signal, release: releaseAll };
+    } catch (err) {
+      releaseAll();
+      throw err;
+    }
+  }
+
+  closeAll(): Promise<void> {
+    return this.#registry.closeAll();
+  }
+
+  async #start(def: ContainerServiceDef, key: string): Promise<RunningService> {
+    const { client, paths, runner, owner, network, sessionSignal } = this.#deps;
+    const signal = sessionSignal;
+    const hostname = def.hostname ?? hostHash(key);
+    assertDnsLabel(hostname, "service hostname");
+    const { resolved } = await this.#deps.builder.build(def.container, signal);
+    const { plan, image } = resolved;
+    const args = serviceArgs(def, plan.config);
+    const id = `svcd-${hostHash(this.#deps.sessionId)}-svc-${hostname.slice(0, 24)}-${randomBytes(4).toString("hex")}`;
+    const undo: (() => Promise<void> | void)[] = [];
+    const cleanup = async () => {
+      for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("%s: cleanup: %s", id, err));
+    };
+    try {
+      // A service's own bindings start with it and stay up while it runs.
+      const bound = await this.bind(plan.bindings, signal);
+      undo.push(() => bound.release());
+      const volumes: MountedVolume[] = [];
+      const mounts: SpecMount[] = [];
+      for (const m of plan.mounts) {
+        if (m.kind === "cache") {
+          const v = await this.#deps.volumes.mount(m.volume, m.path, m.sharing, signal);
+          volumes.push(v);
+          undo.push(() => v.release());
+          mounts.push(v.mount);
+        } else {
+          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        }
+      }
+      const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
+      undo.push(() => net.detach());
+      const logs = new ServiceLogs(paths.serviceLogsDir, id);
+      undo.push(() => logs.close());
+      const task = await startContainer(client, {
+        id,
+        image: { name: image.name, chainId: resolved.top, snapshotter: image.snapshotter, config: image.config },
+        args,
+        env: plan.config.env,
+        cwd: plan.config.workdir,
+        user: plan.config.user || "0:0",
+        mounts,
+        networkNamespace: net.netnsPath,
+        hostsFile: net.hostsPath,
+        resolvConf: net.resolvConfPath,
+        hostname,
+        labels: { [OWNER.kind]: "service" },
+        owner,
+        paths,
+        runner,
+        maxOutputBytes: 64 * 1024,
+        onStdout: (chunk) => logs.write(chunk),
+        onStderr: (chunk) => logs.write(chunk),
+        signal,
+      });
+      undo.push(() => task.delete());
+      const names = [hostname, this.fullName(hostname)];
+      const service = new RunningService({
+        key,
+        hostname,
+        task,
+        network: net,
+        logs,
+        volumes,
+        releaseBindings: () => bound.release(),
+        unpublish: () => network.unpublish(id),
+      });
+      undo.length = 0; // from here on, service.stop() owns the teardown
+      try {
+        await network.publish(id, net.ip, names);
+        await this.#healthCheck(service, plan.exposedPorts, def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS, bound.signal);
+      } catch (err) {
+        await service.stop({ kill: true }).catch((e) => log("%s: cleanup after failed start: %s", id, e));
+        throw err;
+      }
+      log("%s: %s healthy at %s", id, hostname, net.ip);
+      return service;
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  }
+
+  /** Waits until every exposed TCP port (without experimentalSkipHealthcheck) accepts a connection. */
+  async #healthCheck(service: RunningService, ports: ResolvedContainer["plan"]["exposedPorts"], timeoutMs: number, bindingsFailed: AbortSignal): Promise<void> {
+    const tcp = ports.filter((p) => p.protocol === "TCP" && !p.skipHealthcheck);
+    if (tcp.length === 0) return;
+    const agent = await this.#deps.agent();
+    const stop = new AbortController();
+    const signals = AbortSignal.any([stop.signal, bindingsFailed, this.#deps.sessionSignal]);
+    const exited = service.exited.then(({ exitCode }) => {
+      throw new ServiceError({ service: service.hostname, reason: `exited with code ${exitCode} before it was healthy`, exitCode, logs: service.logs.tail() });
+    });
+    exited.catch(() => {});
+    try {
+      await Promise.race([
+        exited,
+        Promise.all(tcp.map((p) => agent.waitForPort(service.ip, p.port, { timeoutMs, signal: signals, shouldStop: () => service.exitCode !== undefined }))),
+      ]);
+    } catch (err) {
+      if (service.exitCode !== undefined) {
+        throw new ServiceError({ service: service.hostname, reason: `exited with code ${service.exitCode} before it was healthy`, exitCode: service.exitCode, logs: service.logs.tail() });
+      }
+      if (SvcdError.is(err) && err.code === "TIMEOUT") {
+        throw new ServiceError(
+          { service: service.hostname, reason: `health check timed out after ${timeoutMs} ms: ports ${tcp.map((p) => p.port).join(", ")} never accepted a connection`, logs: service.logs.tail() },
+          { cause: err },
+        );
+      }
+      if (bindingsFailed.aborted) throw bindingsFailed.reason;
+      throw err;
+    } finally {
+      stop.abort();
+    }
+  }
+}
+
+function serviceArgs(def: ContainerServiceDef, config: { entrypoint: string[]; defaultArgs: string[] }): string[] {
+  const args = def.args ?? config.defaultArgs;
+  const full = def.useEntrypoint || def.args === undefined ? [...config.entrypoint, ...args] : [...args];
+  if (full.length === 0) throw new InvalidArgumentError("the service has no command: pass asService({ args }) or set an entrypoint or default args");
+  return full;
+}
+

@@ -1,0 +1,104 @@
+// One session's view of the hub network: which of its services run at which address under which names, and which
+// of its containers must see them. Every container of the session gets every running service's names in its hosts
+// file (rewritten in place when a service starts or stops) plus its own binding aliases. Other sessions never see
+// these names.
+import { debug } from "../../common/debug.js";
+import type { HostsEntry, HostsStore, HubNetwork } from "../../network/index.js";
+
+const log = debug("network");
+
+export interface AttachOptions {
+  hostname: string;
+  /** Binding aliases of this container: alias → the bound service's address. */
+  aliases: { alias: string; ip: string }[];
+  signal?: AbortSignal | undefined;
+}
+
+/** A container's network: its netns and the files to bind-mount; `detach()` removes all of it. */
+export interface AttachedContainer {
+  id: string;
+  ip: string;
+  netnsPath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  hostnamePath: string;
+  detach(): Promise<void>;
+}
+
+export class SessionNetwork {
+  readonly #hub: () => Promise<HubNetwork>;
+  readonly #store: HostsStore;
+  readonly #sessionId: string;
+  /** Running services of the session: container id → address and names. */
+  readonly #published = new Map<string, HostsEntry>();
+  /** Attached containers of the session: id → their own alias entries. */
+  readonly #members = new Map<string, HostsEntry[]>();
+  // Serialises hosts rewrites so a later state never loses to an earlier one.
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string) {
+    this.#hub = hub;
+    this.#store = store;
+    this.#sessionId = sessionId;
+  }
+
+  async attach(id: string, opts: AttachOptions): Promise<AttachedContainer> {
+    const hub = await this.#hub();
+    const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
+    try {
+      const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
+      const files = await this.#store.create(id, { hostname: opts.hostname, ip: net.ip, sessionId: this.#sessionId, entries: this.#entriesFor(own) });
+      this.#members.set(id, own);
+      let detached: Promise<void> | undefined;
+      return {
+        id,
+        ip: net.ip,
+        netnsPath: net.netnsPath,
+        ...files,
+        detach: () => {
+          detached ??= (async () => {
+            this.#members.delete(id);
+            await this.#store.remove(id);
+            await hub.removeContainer(id);
+          })();
+          return detached;
+        },
+      };
+    } catch (err) {
+      await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
+      await this.#store.remove(id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** True while any service of the session runs: then every new container joins the network to see it. */
+  hasServices(): boolean {
+    return this.#published.size > 0;
+  }
+
+  /** Makes a service's names resolve from every container of the session. */
+  publish(id: string, ip: string, names: string[]): Promise<void> {
+    this.#published.set(id, { ip, names });
+    return this.#rewriteAll();
+  }
+
+  /** Removes a service's names from every container of the session. */
+  unpublish(id: string): Promise<void> {
+    if (!this.#published.delete(id)) return Promise.resolve();
+    return this.#rewriteAll();
+  }
+
+  #entriesFor(own: HostsEntry[]): HostsEntry[] {
+    return [...this.#published.values(), ...own];
+  }
+
+  #rewriteAll(): Promise<void> {
+    const next = this.#writes.then(async () => {
+      for (const [id, own] of this.#members) {
+        await this.#store.setEntries(id, this.#entriesFor(own)).catch((err: unknown) => log("%s: hosts update: %s", id, err));
+      }
+    });
+    this.#writes = next.catch(() => {});
+    return next;
+  }
+}
