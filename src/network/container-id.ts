@@ -4,9 +4,14 @@ import { InvalidArgumentError } from "../common/errors.js";
 
 const ID = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
 
+/** True when `id` is a containerd-style id of at most 76 characters. */
+export function isContainerId(id: unknown): id is string {
+  return typeof id === "string" && id.length <= 76 && ID.test(id);
+}
+
 /** Throws InvalidArgumentError unless `id` is a containerd-style id of at most 76 characters. */
 export function validateContainerId(id: unknown): string {
-  if (typeof id !== "string" || id.length > 76 || !ID.test(id)) {
+  if (!isContainerId(id)) {
     throw new InvalidArgumentError(`container id ${JSON.stringify(id)} must match [A-Za-z0-9]+([._-][A-Za-z0-9]+)* (≤ 76 chars)`);
   }
   return id;

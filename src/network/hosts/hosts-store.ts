@@ -1,0 +1,162 @@
+// The per-container hosts store (nerdctl's hostsstore idea, our own code): the files bind-mounted at /etc/hosts,
+// /etc/resolv.conf and /etc/hostname, and who owns them.
+//
+// Layout: <Paths.hostsDir>/<container id>/{hosts, resolv.conf, hostname, meta.json}; meta.json is written first, so
+// a directory without it is a crashed create (listed with an empty session, for reaping).
+// Lock: every create, setEntries and remove holds Paths.hostsLock exclusively (flock; several engine processes share
+// the store). Reads (list) take no lock: they tolerate a directory appearing or vanishing.
+// Invariants: a hosts file only ever holds names validated as DNS names and addresses validated as IPs — input is
+// validated before any byte is written. setEntries rewrites the hosts file IN PLACE (open r+, write, truncate), never
+// by rename: the file is bind-mounted into a running container, which would keep seeing the old inode.
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.js";
+import { withFileLock } from "../../common/file-lock.js";
+import { currentOwner } from "../../common/owner.js";
+import type { Paths } from "../../common/paths.js";
+import type { ProcessRunner } from "../../common/process-runner.js";
+import { debug } from "../../common/debug.js";
+import { isContainerId, validateContainerId } from "../container-id.js";
+import { renderHostname, renderHostsFile, renderResolvConf, replaceManagedBlock, validateEntries, type HostsEntry } from "./hosts-file.js";
+
+const log = debug("network");
+
+/** The files of one container, to bind-mount. */
+export interface HostsFiles {
+  hostsPath: string;
+  resolvConfPath: string;
+  hostnamePath: string;
+}
+
+/** One container's record in the store. */
+export interface HostsRecord {
+  id: string;
+  sessionId: string;
+  ownerPid?: number;
+  ownerStartTime?: string;
+}
+
+interface Meta {
+  id: string;
+  sessionId: string;
+  ownerPid: number;
+  ownerStartTime: string;
+  hostname: string;
+  ip?: string;
+}
+
+/** Per-container hosts, resolv.conf and hostname files, shared by every engine process on the machine. */
+export class HostsStore {
+  readonly #paths: Paths;
+  readonly #runner: ProcessRunner;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+
+  constructor(opts: { paths: Paths; runner: ProcessRunner; env?: NodeJS.ProcessEnv }) {
+    this.#paths = opts.paths;
+    this.#runner = opts.runner;
+    this.#env = opts.env;
+  }
+
+  /** Creates the container's files; AlreadyExistsError when it has some. Nothing is written for invalid input. */
+  async create(
+    id: string,
+    opts: { hostname: string; ip?: string; sessionId: string; entries?: HostsEntry[]; signal?: AbortSignal },
+  ): Promise<HostsFiles> {
+    validateContainerId(id);
+    if (typeof opts.sessionId !== "string" || opts.sessionId === "") {
+      throw new InvalidArgumentError(`hosts store: session id for ${id} must be a non-empty string`);
+    }
+    const hosts = renderHostsFile(opts);
+    const owner = currentOwner(opts.sessionId);
+    const meta: Meta = { id, sessionId: opts.sessionId, ownerPid: owner.pid, ownerStartTime: owner.startTime, hostname: opts.hostname };
+    if (opts.ip !== undefined) meta.ip = opts.ip;
+    const dir = this.#dir(id);
+    const files = this.#files(id);
+    await mkdir(this.#paths.hostsDir, { recursive: true, mode: 0o755 });
+    await this.#locked(opts.signal, async () => {
+      try {
+        await mkdir(dir, { mode: 0o755 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+          throw new AlreadyExistsError(`hosts files for ${id} exist already`, { cause: err });
+        }
+        throw err;
+      }
+      try {
+        await writeFile(join(dir, "meta.json"), JSON.stringify(meta) + "\n", { mode: 0o600 });
+        await writeFile(files.hostsPath, hosts, { mode: 0o644 });
+        await writeFile(files.resolvConfPath, renderResolvConf(), { mode: 0o644 });
+        await writeFile(files.hostnamePath, renderHostname(opts.hostname), { mode: 0o644 });
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    });
+    log("%s: hosts files created (session %s)", id, opts.sessionId);
+    return files;
+  }
+
+  /** Replaces the managed block of the container's hosts file in place (same inode); NotFoundError when absent. */
+  async setEntries(id: string, entries: HostsEntry[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+    validateContainerId(id);
+    const valid = validateEntries(entries);
+    const { hostsPath } = this.#files(id);
+    await this.#locked(opts.signal, async () => {
+      let handle;
+      try {
+        handle = await open(hostsPath, "r+");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`no hosts file for ${id}`, { cause: err });
+        throw err;
+      }
+      try {
+        const next = Buffer.from(replaceManagedBlock(await handle.readFile("utf8"), valid), "utf8");
+        await handle.write(next, 0, next.length, 0);
+        await handle.truncate(next.length);
+      } finally {
+        await handle.close();
+      }
+    });
+    log("%s: hosts entries set (%d)", id, valid.length);
+  }
+
+  /** Deletes the container's files; idempotent. */
+  async remove(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    validateContainerId(id);
+    await this.#locked(opts.signal, () => rm(this.#dir(id), { recursive: true, force: true }));
+    log("%s: hosts files removed", id);
+  }
+
+  /** Every container in the store with its owner (for reaping what dead engines left). */
+  async list(): Promise<HostsRecord[]> {
+    const names = await readdir(this.#paths.hostsDir).catch(() => [] as string[]);
+    const records: HostsRecord[] = [];
+    for (const id of names.sort()) {
+      if (!isContainerId(id)) continue;
+      let meta: Partial<Meta> = {};
+      try {
+        meta = JSON.parse(await readFile(join(this.#dir(id), "meta.json"), "utf8")) as Partial<Meta>;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOTDIR") continue;
+      }
+      const record: HostsRecord = { id, sessionId: typeof meta.sessionId === "string" ? meta.sessionId : "" };
+      if (typeof meta.ownerPid === "number") record.ownerPid = meta.ownerPid;
+      if (typeof meta.ownerStartTime === "string") record.ownerStartTime = meta.ownerStartTime;
+      records.push(record);
+    }
+    return records;
+  }
+
+  #dir(id: string): string {
+    return join(this.#paths.hostsDir, id);
+  }
+
+  #files(id: string): HostsFiles {
+    const dir = this.#dir(id);
+    return { hostsPath: join(dir, "hosts"), resolvConfPath: join(dir, "resolv.conf"), hostnamePath: join(dir, "hostname") };
+  }
+
+  #locked<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.#paths.hostsLock, { runner: this.#runner, env: this.#env, signal }, fn);
+  }
+}
