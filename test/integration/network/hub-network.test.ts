@@ -1,0 +1,251 @@
+// The hub network against the real kernel and Debian's CNI plugins (as root): containers on the hub talk TCP to each
+// other, the host netns gains nothing, leases and netns files go with their container, several holders (in this and
+// other processes) share one hub, and the last one out removes it. Subnets 10.89.11.0/24 and 10.89.12.0/28.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { SvcdError } from "../../../src/common/errors.js";
+import { Paths } from "../../../src/common/paths.js";
+import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const runner = new HostProcessRunner();
+const SUBNET = "10.89.11.0/24";
+const runtimes: string[] = [];
+const hubs: HubNetwork[] = [];
+
+function freshPaths(): Paths {
+  const runtime = mkdtempSync("/run/svcd-test-");
+  runtimes.push(runtime);
+  return new Paths({ state: join(runtime, "state"), runtime });
+}
+
+async function attach(opts: Partial<HubOptions> & { paths: Paths }): Promise<HubNetwork> {
+  const hub = await HubNetwork.attach({ runner, subnet: SUBNET, ...opts });
+  hubs.push(hub);
+  return hub;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return SvcdError.is(err) ? err.code : `not-svcd: ${String(err)}`;
+  }
+}
+
+async function sh(file: string, args: string[]): Promise<string> {
+  const r = await runner.run(file, args, { timeoutMs: 20_000 });
+  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(" ")}: exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Interface names of the host netns (the test's own). */
+async function hostLinks(): Promise<string[]> {
+  const out = await sh("ip", ["-o", "link", "show"]);
+  return out.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+}
+
+/** A tiny TCP server in `netns` on port 8080 answering "pong <tag>"; resolves once it listens. */
+async function serveIn(netns: string, tag: string): Promise<ChildProcess> {
+  const script = `require("net").createServer((c) => c.end("pong ${tag}\\n")).listen(8080, "0.0.0.0", () => console.log("listening"))`;
+  const child = spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+  assert.is(line, "listening");
+  return child;
+}
+
+/** Connects from inside `netns` to ip:8080 and returns what the server said. */
+async function fetchFrom(netns: string, ip: string): Promise<string> {
+  const script =
+    `const c = require("net").connect(8080, ${JSON.stringify(ip)}); let d = "";` +
+    `c.on("data", (x) => (d += x)); c.on("end", () => process.stdout.write(d));` +
+    `c.on("error", (e) => { console.error(e.message); process.exit(1); }); c.setTimeout(5000, () => process.exit(2));`;
+  return sh("nsenter", [`--net=${netns}`, process.execPath, "-e", script]);
+}
+
+let linksBefore: string[] = [];
+let routesBefore = "";
+
+test.before(async () => {
+  linksBefore = await hostLinks();
+  routesBefore = await sh("ip", ["-o", "route", "show", "table", "all"]);
+});
+
+test.after(async () => {
+  for (const hub of hubs) await hub.release().catch(() => {});
+  for (const runtime of runtimes) rmSync(runtime, { recursive: true, force: true });
+});
+
+test("two holders share one hub; two containers get distinct IPs and talk TCP; removal frees lease and netns", async () => {
+  const paths = freshPaths();
+  const one = await attach({ paths });
+  const two = await attach({ paths });
+  assert.is(one.netnsPath, two.netnsPath);
+  assert.is(one.netnsPath, paths.hubNetns);
+  assert.is(one.subnet, SUBNET);
+  assert.is(one.gateway, "10.89.11.1");
+  assert.is(one.bridge, "svcd0");
+  assert.match(await sh("nsenter", [`--net=${one.netnsPath}`, "ip", "-o", "-4", "addr", "show", "dev", "svcd0"]), " 10.89.11.1/24 ");
+
+  const a = await one.addContainer("net-a");
+  const b = await two.addContainer("net-b");
+  assert.is(a.netnsPath, paths.containerNetns("net-a"));
+  assert.is.not(a.ip, b.ip);
+  assert.match(a.ip, /^10\.89\.11\.\d+$/);
+  assert.match(await sh("nsenter", [`--net=${b.netnsPath}`, "ip", "-o", "-4", "addr", "show", "dev", "eth0"]), ` ${b.ip}/24 `);
+  assert.equal(await one.listContainers(), ["net-a", "net-b"]);
+  assert.ok(existsSync(join(paths.ipamDir, "svcd", a.ip)), "lease file");
+
+  const server = await serveIn(a.netnsPath, "from-a");
+  try {
+    assert.is(await fetchFrom(b.netnsPath, a.ip), "pong from-a\n");
+    assert.is(await fetchFrom(a.netnsPath, a.ip), "pong from-a\n", "hairpin / own address");
+  } finally {
+    server.kill("SIGKILL");
+  }
+  assert.equal(await hostLinks(), linksBefore, "the host netns gains no link");
+  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore, "nor a route");
+
+  await one.removeContainer("net-a");
+  assert.not.ok(existsSync(join(paths.ipamDir, "svcd", a.ip)), "lease gone");
+  assert.not.ok(existsSync(a.netnsPath), "netns file gone");
+  await one.removeContainer("net-a"); // idempotent
+  assert.equal(await two.listContainers(), ["net-b"]);
+  assert.is(await codeOf(one.addContainer("net-b")), "ALREADY_EXISTS");
+  assert.equal(await two.listContainers(), ["net-b"], "a refused add leaves the existing one alone");
+
+  await one.release();
+  await one.release(); // idempotent
+  assert.ok(existsSync(two.netnsPath), "the other holder keeps the hub");
+  assert.is(await codeOf(one.addContainer("net-c")), "INTERNAL", "a released handle adds nothing");
+  const c = await two.addContainer("net-c");
+  assert.match(c.ip, /^10\.89\.11\.\d+$/, "the remaining holder still adds containers");
+
+  await two.release(); // the last holder: orphans (net-b, net-c), the hub and its configs go
+  assert.not.ok(existsSync(paths.hubNetns), "hub netns file gone");
+  assert.not.ok(existsSync(b.netnsPath) || existsSync(c.netnsPath), "container netns files reaped");
+  assert.not.ok(existsSync(paths.cniNetworkConfig), "CNI config gone");
+  assert.equal(readdirSync(paths.netnsDir), []);
+  assert.not.ok(existsSync(join(paths.ipamDir, "svcd")), "no leases");
+  assert.equal(await hostLinks(), linksBefore);
+  assert.not.ok((await hostLinks()).includes("svcd0"));
+  const mounts = await sh("findmnt", ["-rn", "-o", "TARGET"]);
+  assert.not.ok(mounts.includes(paths.runtime), "no mount left under the runtime dir");
+});
+
+test("10 concurrent addContainer calls get 10 distinct IPs", async () => {
+  const paths = freshPaths();
+  const hub = await attach({ paths });
+  const ids = Array.from({ length: 10 }, (_, i) => `conc-${i}`);
+  const nets = await Promise.all(ids.map((id) => hub.addContainer(id)));
+  assert.is(new Set(nets.map((n) => n.ip)).size, 10);
+  assert.equal(await hub.listContainers(), [...ids].sort());
+  await Promise.all(ids.map((id) => hub.removeContainer(id)));
+  assert.equal(await hub.listContainers(), []);
+  await hub.release();
+  assert.not.ok(existsSync(paths.hubNetns));
+});
+
+test("an exhausted range is a CniError with the plugin's message, and the failed add leaves nothing", async () => {
+  const paths = freshPaths();
+  // A /28 has 16 addresses: network, gateway, a 4-address reserved block and broadcast leave 10 for IPAM.
+  const hub = await attach({ paths, subnet: "10.89.12.0/28" });
+  assert.is(hub.reservedAddress(0), "10.89.12.13");
+  const ids = Array.from({ length: 10 }, (_, i) => `full-${i}`);
+  const nets = await Promise.all(ids.map((id) => hub.addContainer(id)));
+  assert.ok(nets.every((n) => Number(n.ip.split(".")[3]) <= 11), "never a reserved address");
+  try {
+    await hub.addContainer("one-too-many");
+    assert.unreachable("the range is full");
+  } catch (err) {
+    assert.ok(SvcdError.is(err));
+    assert.is(err.code, "INTERNAL");
+    assert.is(err.name, "CniError");
+    assert.match(err.message, /no IP addresses available/);
+  }
+  assert.not.ok(existsSync(paths.containerNetns("one-too-many")));
+  assert.not.ok((await hub.listContainers()).includes("one-too-many"));
+  await hub.release();
+  assert.not.ok(existsSync(paths.hubNetns));
+});
+
+test("bad input and a cancelled add are refused without leftovers", async () => {
+  const paths = freshPaths();
+  const hub = await attach({ paths });
+  assert.is(await codeOf(attach({ paths, subnet: "10.89.13.0/24" })), "INVALID_ARGUMENT", "a held hub keeps its subnet");
+  assert.is(await codeOf(HubNetwork.attach({ paths, runner, subnet: "10.89.11.0/33" })), "INVALID_ARGUMENT");
+  for (const id of ["../escape", "a b", "x\n", ""]) assert.is(await codeOf(hub.addContainer(id)), "INVALID_ARGUMENT", id);
+  const ac = new AbortController();
+  ac.abort();
+  assert.is(await codeOf(hub.addContainer("cancelled", { signal: ac.signal })), "CANCELLED");
+  assert.equal(await hub.listContainers(), []);
+  await hub.release();
+});
+
+test("another process holding the hub keeps it; when it is SIGKILLed, the last release reaps its container", async () => {
+  const paths = freshPaths();
+  const holder = spawn(process.execPath, ["--import", "tsx", join(here, "fixtures/hub-holder.ts"), paths.runtime, SUBNET, "other-proc"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  try {
+    const lines = createInterface({ input: holder.stdout! });
+    const [ready] = (await once(lines, "line")) as [string];
+    const otherIp = ready.split(" ")[1]!;
+    const hub = await attach({ paths });
+    const mine = await hub.addContainer("this-proc");
+    const server = await serveIn(mine.netnsPath, "this");
+    try {
+      assert.is(await fetchFrom(paths.containerNetns("other-proc"), mine.ip), "pong this\n", "across engine processes");
+    } finally {
+      server.kill("SIGKILL");
+    }
+    await hub.removeContainer("this-proc");
+    await hub.release();
+    assert.ok(existsSync(paths.hubNetns), "the other process still holds the hub");
+
+    holder.kill("SIGKILL");
+    await once(holder, "exit");
+    const last = await attach({ paths });
+    assert.equal(await last.listContainers(), [], "attaching alone reaped the dead holder's container");
+    assert.not.ok(existsSync(join(paths.ipamDir, "svcd", otherIp)));
+    await last.release();
+    assert.not.ok(existsSync(paths.hubNetns));
+  } finally {
+    holder.kill("SIGKILL");
+  }
+});
+
+test("a cooperative second process releasing first leaves the hub to us", async () => {
+  const paths = freshPaths();
+  const hub = await attach({ paths });
+  const holder = spawn(process.execPath, ["--import", "tsx", join(here, "fixtures/hub-holder.ts"), paths.runtime, SUBNET, "coop"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  try {
+    const lines = createInterface({ input: holder.stdout! })[Symbol.asyncIterator]();
+    assert.match((await lines.next()).value, /^ready 10\.89\.11\.\d+$/);
+    holder.stdin!.write("release\n");
+    assert.is((await lines.next()).value, "released");
+    assert.ok(existsSync(paths.hubNetns), "we still hold it");
+    assert.equal(await hub.listContainers(), []);
+  } finally {
+    holder.kill("SIGKILL");
+  }
+  await hub.release();
+  assert.not.ok(existsSync(paths.hubNetns));
+});
+
+test("the host netns has no new links or routes after all of it", async () => {
+  assert.equal(await hostLinks(), linksBefore);
+  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore);
+});
+
+test.run();
