@@ -1,0 +1,136 @@
+// What the forward agent does with each validated message, apart from the IPC plumbing (agent-main.ts), so that it
+// can be driven in-process by tests. It holds the agent's forwards: listeners handed over by the engine, each with
+// the connections it carries.
+import { connect, Server, Socket } from "node:net";
+import { SvcdError } from "../common/errors.js";
+import type { AgentResponse, EngineToAgent } from "./agent-protocol.js";
+import { joinSockets } from "./socket-pipe.js";
+import { tcpProbe } from "./tcp-probe.js";
+
+/** Where the dispatcher sends responses (process.send in the agent). */
+export type ResponseSink = (response: AgentResponse) => void;
+
+/** Where diagnostics go (the agent's stderr, which the engine keeps the tail of). */
+export type AgentLog = (line: string) => void;
+
+interface Forward {
+  server: Server;
+  target: { ip: string; port: number };
+  connections: Set<Socket>;
+}
+
+/** Executes engine requests inside the agent; `handle` is what arrived with the message, if anything. */
+export class AgentDispatcher {
+  private readonly forwards = new Map<string, Forward>();
+
+  constructor(
+    private readonly respond: ResponseSink,
+    private readonly log: AgentLog = () => {},
+  ) {}
+
+  /** Handles one message; never throws (failures become error responses). */
+  handle(msg: EngineToAgent, handle: unknown): void {
+    switch (msg.op) {
+      case "probe":
+        void tcpProbe(msg.ip, msg.port, msg.timeoutMs).then((value) => this.respond({ type: "response", id: msg.id, ok: true, value }));
+        return;
+      case "listen":
+        if (!(handle instanceof Server)) return this.fail(msg.id, "INTERNAL", `listen ${msg.forwardId}: no listening socket came with the message`);
+        if (this.forwards.has(msg.forwardId)) {
+          handle.close();
+          return this.fail(msg.id, "ALREADY_EXISTS", `forward ${msg.forwardId} exists already`);
+        }
+        this.listen(msg.forwardId, handle, msg.target);
+        return this.respond({ type: "response", id: msg.id, ok: true });
+      case "unlisten":
+        void this.unlisten(msg.forwardId).then(() => this.respond({ type: "response", id: msg.id, ok: true }));
+        return;
+      case "adopt": {
+        const forward = this.forwards.get(msg.forwardId);
+        if (!(handle instanceof Socket)) return this.log(`adopt ${msg.forwardId}: no socket came with the message`);
+        if (!forward) {
+          this.log(`adopt ${msg.forwardId}: no such forward; connection reset`);
+          return resetQuietly(handle);
+        }
+        return this.carry(forward, handle);
+      }
+    }
+  }
+
+  /** Closes every forward and its connections (the agent is stopping). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.forwards.keys()].map((id) => this.unlisten(id)));
+  }
+
+  /** Number of open forwards and connections, for tests and debug lines. */
+  stats(): { forwards: number; connections: number } {
+    let connections = 0;
+    for (const f of this.forwards.values()) connections += f.connections.size;
+    return { forwards: this.forwards.size, connections };
+  }
+
+  private listen(forwardId: string, server: Server, target: { ip: string; port: number }): void {
+    // Sockets accepted from now on start paused and half-open capable: nothing is read before the upstream
+    // connection exists, and a client's FIN can reach the service while its answer still flows back.
+    const tunable = server as Server & { pauseOnConnect: boolean; allowHalfOpen: boolean };
+    tunable.pauseOnConnect = true;
+    tunable.allowHalfOpen = true;
+    const forward: Forward = { server, target, connections: new Set() };
+    this.forwards.set(forwardId, forward);
+    server.on("connection", (socket: Socket) => this.carry(forward, socket));
+    server.on("error", (err) => this.log(`forward ${forwardId}: listener error: ${err.message}`));
+  }
+
+  private carry(forward: Forward, downstream: Socket): void {
+    forward.connections.add(downstream);
+    downstream.on("error", () => {}); // reported through the upstream's outcome; must not crash the agent
+    const upstream = connect({ host: forward.target.ip, port: forward.target.port, allowHalfOpen: true });
+    forward.connections.add(upstream);
+    const forget = () => {
+      forward.connections.delete(downstream);
+      forward.connections.delete(upstream);
+    };
+    let joined = false;
+    upstream.once("error", (err: NodeJS.ErrnoException) => {
+      if (!joined) {
+        // The target refused or is unreachable: the client sees a reset, not a hang.
+        this.log(`connect ${forward.target.ip}:${forward.target.port} failed: ${err.code ?? err.message}`);
+        resetQuietly(downstream);
+        forget();
+      }
+    });
+    downstream.once("close", () => {
+      if (!joined) {
+        upstream.destroy();
+        forget();
+      }
+    });
+    upstream.once("connect", () => {
+      joined = true;
+      void joinSockets(downstream, upstream).then(forget);
+    });
+  }
+
+  private async unlisten(forwardId: string): Promise<void> {
+    const forward = this.forwards.get(forwardId);
+    if (!forward) return;
+    this.forwards.delete(forwardId);
+    const closed = new Promise<void>((resolve) => forward.server.close(() => resolve()));
+    for (const socket of forward.connections) socket.destroy();
+    await closed;
+  }
+
+  private fail(id: number, code: SvcdError["code"], message: string): void {
+    this.log(message);
+    this.respond({ type: "response", id, ok: false, error: { code, message } });
+  }
+}
+
+/** Sends an RST when the socket still has a handle, else just destroys it. */
+export function resetQuietly(socket: Socket): void {
+  try {
+    if (!socket.destroyed) socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}

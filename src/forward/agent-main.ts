@@ -1,0 +1,45 @@
+// The forward agent's entry point: a small Node process the engine starts inside the hub network namespace
+// (`nsenter --net=<hub> -- node agent-main.js`) with an IPC channel. It reports `ready`, answers requests (see
+// agent-protocol.ts), and exits when the channel closes — which is also what happens when the engine dies, so an
+// agent never outlives its engine. Diagnostics go to stderr, whose tail the engine quotes when the agent fails.
+import { Server, Socket } from "node:net";
+import { AgentDispatcher } from "./agent-dispatcher.js";
+import { parseEngineMessage, type AgentToEngine } from "./agent-protocol.js";
+
+function main(): void {
+  const send = process.send?.bind(process);
+  if (!send) {
+    process.stderr.write("svcd forward agent: no IPC channel (start it through ForwardAgent.start)\n");
+    process.exit(2);
+  }
+  const log = (line: string) => process.stderr.write(`svcd forward agent: ${line}\n`);
+  const post = (msg: AgentToEngine) => {
+    if (process.connected) send(msg, undefined, {}, (err) => err && log(`send failed: ${err.message}`));
+  };
+  const dispatcher = new AgentDispatcher(post, log);
+  process.on("message", (raw: unknown, handle: unknown) => {
+    let msg;
+    try {
+      msg = parseEngineMessage(raw);
+    } catch (err) {
+      // A request we cannot read has no trustworthy id to answer: say so and drop what came with it.
+      log((err as Error).message);
+      if (handle instanceof Socket) handle.destroy();
+      else if (handle instanceof Server) handle.close();
+      return;
+    }
+    dispatcher.handle(msg, handle);
+  });
+  process.on("disconnect", () => {
+    // The engine closed the channel or died: stop forwarding and exit, whatever is still open.
+    void dispatcher.closeAll().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  });
+  process.on("uncaughtException", (err) => {
+    log(`crashed: ${err.stack ?? err.message}`);
+    process.exit(70);
+  });
+  post({ type: "ready", pid: process.pid });
+}
+
+main();

@@ -1,0 +1,228 @@
+// One running forward agent: the child process inside the hub netns and its request/response channel. It knows
+// nothing about restarts or forwards (forward-agent.ts does); it spawns, waits for `ready`, matches responses to
+// requests by id, fails every pending request when the agent exits, and stops it.
+//
+// The IPC channel is referenced only while requests are pending, so an idle agent never keeps the engine's process
+// alive; when that process exits the channel closes and the agent exits too.
+import type { ChildProcess } from "node:child_process";
+import type { Server, Socket } from "node:net";
+import {
+  AlreadyExistsError,
+  CancelledError,
+  InvalidArgumentError,
+  EngineUnavailableError,
+  InternalError,
+  SvcdError,
+  TimeoutError,
+  type ErrorCode,
+} from "../common/errors.js";
+import { debug } from "../common/debug.js";
+import type { ProcessRunner } from "../common/process-runner.js";
+import { agentEntry } from "./agent-entry.js";
+import { parseAgentMessage, type AgentRequest, type OkResponse } from "./agent-protocol.js";
+
+const log = debug("forward");
+
+/** How much of the agent's stderr is kept for error messages. */
+const STDERR_TAIL_BYTES = 4096;
+
+export interface AgentProcessOptions {
+  hubNetns: string;
+  runner: ProcessRunner;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** How long the agent may take to report ready (default 20 s: tsx compiles the sources on a cold start). */
+  readyTimeoutMs?: number;
+}
+
+/** A request without its id (the channel assigns it). */
+export type RequestBody = AgentRequest extends infer R ? (R extends AgentRequest ? Omit<R, "id"> : never) : never;
+
+interface Pending {
+  resolve(r: OkResponse): void;
+  reject(e: Error): void;
+}
+
+/** A started agent process. */
+export class AgentProcess {
+  /** The agent's own pid, as it reported it. */
+  readonly pid: number;
+  /** Resolves when the process has exited (expectedly or not). */
+  readonly exited: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private stopping = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    pid: number,
+    exited: Promise<void>,
+    private readonly stderr: { tail(): string },
+    private readonly exitInfo: () => string,
+  ) {
+    this.pid = pid;
+    this.exited = exited;
+    // Only pending requests (and stop()) hold the engine's event loop; see the header.
+    child.unref();
+    (child.stderr as Socket | null)?.unref?.();
+    child.on("message", (raw: unknown) => this.onMessage(raw));
+    void exited.then(() => this.failAll());
+    this.idle();
+  }
+
+  /** Starts an agent in hubNetns and resolves once it reported ready. */
+  static spawn(opts: AgentProcessOptions): Promise<AgentProcess> {
+    const entry = agentEntry();
+    const args = [`--net=${opts.hubNetns}`, "--", process.execPath, ...entry.nodeArgs];
+    log("starting agent: nsenter %s", args.join(" "));
+    const child = opts.runner.spawn("nsenter", args, { env: opts.env, stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    let tail = "";
+    child.stderr?.on("data", (b: Buffer) => {
+      tail = (tail + b.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+      if (log.enabled) for (const line of b.toString("utf8").trimEnd().split("\n")) log("agent stderr: %s", line);
+    });
+    const stderr = { tail: () => tail.trim() };
+    let exitText = "";
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        exitText = signal ? `killed by ${signal}` : `exit code ${code}`;
+        resolve();
+      });
+      child.once("error", () => resolve());
+    });
+    return new Promise<AgentProcess>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+        child.off("message", onReady);
+        fn();
+      };
+      const giveUp = (err: Error) => settle(() => {
+        child.kill("SIGKILL");
+        reject(err);
+      });
+      const onAbort = () => giveUp(new CancelledError("starting the forward agent cancelled", { cause: opts.signal?.reason }));
+      const timeoutMs = opts.readyTimeoutMs ?? 20_000;
+      const timer = setTimeout(() => giveUp(new TimeoutError(`forward agent did not report ready within ${timeoutMs} ms: ${stderr.tail()}`)), timeoutMs);
+      const onReady = (raw: unknown) => {
+        let msg;
+        try {
+          msg = parseAgentMessage(raw);
+        } catch (err) {
+          return giveUp(err as Error);
+        }
+        if (msg.type !== "ready") return giveUp(new InternalError(`forward agent answered before it was ready: ${JSON.stringify(raw)}`));
+        settle(() => {
+          log("agent ready: pid %d in %s", msg.pid, opts.hubNetns);
+          resolve(new AgentProcess(child, msg.pid, exited, stderr, () => exitText));
+        });
+      };
+      child.on("message", onReady);
+      child.once("error", (err: NodeJS.ErrnoException) =>
+        giveUp(
+          err.code === "ENOENT"
+            ? new EngineUnavailableError("nsenter is not installed (needed to enter the hub netns): apt-get install util-linux", { cause: err })
+            : new EngineUnavailableError(`could not start the forward agent: ${err.message}`, { cause: err }),
+        ),
+      );
+      void exited.then(() =>
+        giveUp(new EngineUnavailableError(`forward agent could not start in ${opts.hubNetns} (${exitText}): ${stderr.tail() || "no output"}`)),
+      );
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** True until the process exits. */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends a request (with a handle to pass, if any) and resolves with its successful response. */
+  request(body: RequestBody, handle?: Server, signal?: AbortSignal): Promise<OkResponse> {
+    if (!this.alive || !this.child.connected) return Promise.reject(this.gone());
+    if (signal?.aborted) return Promise.reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal.reason }));
+    const id = this.nextId++;
+    const msg = { ...body, id };
+    return new Promise<OkResponse>((resolve, reject) => {
+      const onAbort = () => done(() => reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal?.reason })));
+      const done = (fn: () => void) => {
+        if (!this.pending.delete(id)) return;
+        signal?.removeEventListener("abort", onAbort);
+        this.idle();
+        fn();
+      };
+      this.pending.set(id, { resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)) });
+      this.busy();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.child.send(msg, handle, {}, (err) => {
+        if (err) done(() => reject(new EngineUnavailableError(`could not send ${body.op} to the forward agent: ${err.message}`, { cause: err })));
+      });
+    });
+  }
+
+  /** Passes a connection accepted on this side of a forward's listener to the agent (no answer expected). */
+  adopt(forwardId: string, socket: Socket): void {
+    if (!this.alive || !this.child.connected) return void socket.destroy();
+    this.child.send({ op: "adopt", forwardId }, socket, {}, (err) => err && socket.destroy());
+  }
+
+  /** Closes the channel (the agent exits on its own), SIGKILL after graceMs; resolves once it has exited. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.stopping = true;
+    this.child.ref();
+    if (this.child.connected) this.child.disconnect();
+    if (!this.alive) return this.exited;
+    const timer = setTimeout(() => {
+      log("agent %d did not exit within %d ms of disconnect: SIGKILL", this.pid, graceMs);
+      this.child.kill("SIGKILL");
+    }, graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private onMessage(raw: unknown): void {
+    let msg;
+    try {
+      msg = parseAgentMessage(raw);
+    } catch (err) {
+      log("agent %d: %s", this.pid, (err as Error).message);
+      return;
+    }
+    if (msg.type !== "response") return;
+    const pending = this.pending.get(msg.id);
+    if (!pending) return; // cancelled meanwhile
+    if (msg.ok) pending.resolve(msg);
+    else pending.reject(agentError(msg.error.code, msg.error.message));
+  }
+
+  private gone(): SvcdError {
+    const how = this.stopping ? "was stopped" : `exited unexpectedly (${this.exitInfo() || "channel closed"})`;
+    const tail = this.stderr.tail();
+    return new EngineUnavailableError(`forward agent ${this.pid} ${how}` + (tail && !this.stopping ? `: ${tail}` : ""));
+  }
+
+  private failAll(): void {
+    const err = this.gone();
+    if (!this.stopping) log("agent %d: %s", this.pid, err.message);
+    for (const p of [...this.pending.values()]) p.reject(err);
+  }
+
+  private busy(): void {
+    this.child.channel?.ref();
+  }
+
+  private idle(): void {
+    if (this.pending.size === 0) this.child.channel?.unref();
+  }
+}
+
+/** The error an agent reported, as the matching svcd error class. */
+function agentError(code: ErrorCode, message: string): SvcdError {
+  if (code === "INVALID_ARGUMENT") return new InvalidArgumentError(message);
+  if (code === "ALREADY_EXISTS") return new AlreadyExistsError(message);
+  return new InternalError(`forward agent: ${message}`);
+}

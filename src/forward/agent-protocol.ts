@@ -1,0 +1,165 @@
+// The IPC protocol between the engine and its forward agent, in one place: every message type and the validators
+// both sides run on what they receive (an IPC peer is a boundary — a malformed message is a bug reported as
+// InternalError, never acted on).
+//
+// Engine → agent: requests carrying a numeric `id`; `listen` and `adopt` also carry a handle (a net.Server, a
+// net.Socket). Agent → engine: one `ready` message first, then one response per request id (`adopt` has none:
+// it is fire-and-forget, a socket the engine accepted while handing its listener over).
+import { isIP } from "node:net";
+import { InternalError, InvalidArgumentError, type ErrorCode } from "../common/errors.js";
+
+/** One TCP connect attempt to ip:port from inside the agent's netns. */
+export interface ProbeRequest {
+  id: number;
+  op: "probe";
+  ip: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** Accept on the net.Server handle sent with this message and pipe every connection to target. */
+export interface ListenRequest {
+  id: number;
+  op: "listen";
+  forwardId: string;
+  target: { ip: string; port: number };
+}
+
+/** Stop a forward: close its listener and every connection it carries. */
+export interface UnlistenRequest {
+  id: number;
+  op: "unlisten";
+  forwardId: string;
+}
+
+/** A connection the engine's copy of a forward's listener accepted; the socket comes with the message. */
+export interface AdoptMessage {
+  op: "adopt";
+  forwardId: string;
+}
+
+export type AgentRequest = ProbeRequest | ListenRequest | UnlistenRequest;
+export type EngineToAgent = AgentRequest | AdoptMessage;
+
+/** The agent's first message: it runs and listens for requests. */
+export interface ReadyMessage {
+  type: "ready";
+  pid: number;
+}
+
+/** A request's outcome; `value` is the probe's answer (true: accepted), absent for other ops. */
+export interface OkResponse {
+  type: "response";
+  id: number;
+  ok: true;
+  value?: boolean;
+}
+
+export interface ErrorResponse {
+  type: "response";
+  id: number;
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+
+export type AgentResponse = OkResponse | ErrorResponse;
+export type AgentToEngine = ReadyMessage | AgentResponse;
+
+/** Upper bound of a single probe's connect timeout. */
+export const MAX_PROBE_TIMEOUT_MS = 60_000;
+
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "UNAVAILABLE", "UNAUTHORIZED", "DIGEST_MISMATCH",
+  "EXEC_FAILED", "SERVICE_FAILED", "TIMEOUT", "CANCELLED", "INTERNAL",
+]);
+
+/** Throws InvalidArgumentError unless ip is an IPv4/IPv6 literal and port an integer in 1..65535. */
+export function checkEndpoint(ip: unknown, port: unknown): void {
+  if (typeof ip !== "string" || isIP(ip) === 0) {
+    throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(ip)}`);
+  }
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`not a TCP port (1..65535): ${JSON.stringify(port)}`);
+  }
+}
+
+/** Throws InvalidArgumentError unless ms is a positive finite number no larger than max. */
+export function checkTimeout(ms: unknown, what: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0 || ms > max) {
+    throw new InvalidArgumentError(`${what} must be a positive number of milliseconds up to ${max}: ${JSON.stringify(ms)}`);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isForwardId(v: unknown): v is string {
+  return typeof v === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+}
+
+function bad(side: string, msg: unknown, why: string, cause?: unknown): InternalError {
+  return new InternalError(`forward agent protocol: bad ${side} message (${why}): ${JSON.stringify(msg)?.slice(0, 200)}`, { cause });
+}
+
+/** Validates what the agent received; throws InternalError for anything that is not a well-formed message. */
+export function parseEngineMessage(msg: unknown): EngineToAgent {
+  if (!isRecord(msg)) throw bad("engine", msg, "not an object");
+  switch (msg.op) {
+    case "probe":
+      if (!isId(msg.id)) throw bad("engine", msg, "id");
+      try {
+        checkEndpoint(msg.ip, msg.port);
+        checkTimeout(msg.timeoutMs, "timeoutMs", MAX_PROBE_TIMEOUT_MS);
+      } catch (err) {
+        throw bad("engine", msg, "endpoint or timeout", err);
+      }
+      return { id: msg.id, op: "probe", ip: msg.ip as string, port: msg.port as number, timeoutMs: msg.timeoutMs as number };
+    case "listen": {
+      if (!isId(msg.id)) throw bad("engine", msg, "id");
+      if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
+      const target = msg.target;
+      if (!isRecord(target)) throw bad("engine", msg, "target");
+      try {
+        checkEndpoint(target.ip, target.port);
+      } catch (err) {
+        throw bad("engine", msg, "target", err);
+      }
+      return { id: msg.id, op: "listen", forwardId: msg.forwardId, target: { ip: target.ip as string, port: target.port as number } };
+    }
+    case "unlisten":
+      if (!isId(msg.id)) throw bad("engine", msg, "id");
+      if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
+      return { id: msg.id, op: "unlisten", forwardId: msg.forwardId };
+    case "adopt":
+      if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
+      return { op: "adopt", forwardId: msg.forwardId };
+    default:
+      throw bad("engine", msg, "unknown op");
+  }
+}
+
+/** Validates what the engine received from its agent; throws InternalError for anything malformed. */
+export function parseAgentMessage(msg: unknown): AgentToEngine {
+  if (!isRecord(msg)) throw bad("agent", msg, "not an object");
+  if (msg.type === "ready") {
+    if (typeof msg.pid !== "number" || !Number.isInteger(msg.pid) || msg.pid <= 0) throw bad("agent", msg, "pid");
+    return { type: "ready", pid: msg.pid };
+  }
+  if (msg.type !== "response") throw bad("agent", msg, "unknown type");
+  if (!isId(msg.id)) throw bad("agent", msg, "id");
+  if (msg.ok === true) {
+    if (msg.value !== undefined && typeof msg.value !== "boolean") throw bad("agent", msg, "value");
+    return msg.value === undefined ? { type: "response", id: msg.id, ok: true } : { type: "response", id: msg.id, ok: true, value: msg.value };
+  }
+  if (msg.ok !== false) throw bad("agent", msg, "ok");
+  const error = msg.error;
+  if (!isRecord(error) || typeof error.code !== "string" || !ERROR_CODES.has(error.code) || typeof error.message !== "string") {
+    throw bad("agent", msg, "error");
+  }
+  return { type: "response", id: msg.id, ok: false, error: { code: error.code as ErrorCode, message: error.message } };
+}
