@@ -117,10 +117,10 @@ export class Container {
     return this.#with({ op: "unsetEnv", name });
   }
 
-  /** Replaces the image's entrypoint. */
-  withEntrypoint(args: string[]): Container {
+  /** Replaces the image's entrypoint; the default args are dropped unless `keepDefaultArgs`. */
+  withEntrypoint(args: string[], options: { keepDefaultArgs?: boolean } = {}): Container {
     assertArgs(args, "entrypoint");
-    return this.#with({ op: "entrypoint", args: [...args] });
+    return this.#with(options.keepDefaultArgs ? { op: "entrypoint", args: [...args], keepDefaultArgs: true } : { op: "entrypoint", args: [...args] });
   }
 
   /** Replaces the image's default arguments (its Cmd). */

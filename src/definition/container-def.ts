@@ -12,7 +12,7 @@ export type ContainerOp =
   | { op: "newFile"; path: string; contents: string; permissions: number }
   | { op: "env"; name: string; value: string }
   | { op: "unsetEnv"; name: string }
-  | { op: "entrypoint"; args: string[] }
+  | { op: "entrypoint"; args: string[]; keepDefaultArgs?: boolean }
   | { op: "defaultArgs"; args: string[] }
   | { op: "user"; user: string }
   | { op: "exec"; args: string[]; useEntrypoint: boolean; stdin?: string; expect: ExpectedStatus }

@@ -117,6 +117,8 @@ export function makePlan(def: ContainerDef, image: BaseConfig): Plan {
         break;
       case "entrypoint":
         config.entrypoint = [...op.args];
+        // As with a Dockerfile's ENTRYPOINT (and Dagger), a new entrypoint drops the default args unless asked.
+        if (!op.keepDefaultArgs) config.defaultArgs = [];
         break;
       case "defaultArgs":
         config.defaultArgs = [...op.args];

@@ -167,7 +167,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       await leased.containers.create({
         container: {
           id,
-          labels: { ...opts.labels, ...labels },
+          labels: { [OWNER.kind]: KIND_CONTAINER, ...opts.labels, ...ownerLabels(opts.owner ?? currentOwner("none")) },
           image: opts.image.name,
           runtime: { name: RUNC_RUNTIME },
           spec: jsonAny(TYPE_URL.spec, spec),

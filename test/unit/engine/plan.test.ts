@@ -58,4 +58,12 @@ test("a definition without from() and traversal in a file path are rejected", ()
   assert.throws(() => makePlan(def, image), isCode("INVALID_ARGUMENT"));
 });
 
+test("a new entrypoint drops the default args unless kept", () => {
+  const base = { Cmd: ["sh"], Entrypoint: ["/init"] };
+  const drop = makePlan({ ops: [{ op: "from", ref: "x" }, { op: "entrypoint", args: ["sleep", "1"] }] }, base);
+  assert.equal(drop.config.defaultArgs, []);
+  const keep = makePlan({ ops: [{ op: "from", ref: "x" }, { op: "entrypoint", args: ["tini"], keepDefaultArgs: true }] }, base);
+  assert.equal(keep.config.defaultArgs, ["sh"]);
+});
+
 test.run();
