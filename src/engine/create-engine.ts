@@ -19,6 +19,7 @@ import { HostsStore } from "../network/index.js";
 import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
+import { reapDeadOwners } from "./reaper.js";
 
 export interface EngineOptions {
   containerd?: string | undefined;
@@ -74,7 +75,16 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new InvalidArgumentError(`invalid serviceGracePeriodMs ${String(graceMs)}`);
   const session = new AbortController();
   const resources = new SessionResources(paths, runner);
-  const network = new SessionNetwork(() => resources.hub(), new HostsStore({ paths, runner }), sessionId);
+  const store = new HostsStore({ paths, runner });
+  const network = new SessionNetwork(() => resources.hub(), store, sessionId);
+  // What dead engines left is removed before this session creates anything.
+  try {
+    await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });
+  } catch (err) {
+    await resources.close().catch(() => {});
+    client.close();
+    throw err;
+  }
   const volumes = new CacheVolumes(paths, runner);
   let services: ServiceManager | undefined;
   const evaluator = new Evaluator({
