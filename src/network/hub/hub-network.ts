@@ -140,10 +140,13 @@ export class HubNetwork {
     const config = pluginStdin(this.#bridgeList);
     const common = { containerId: id, netns: netnsUp ? netnsPath : "", ifname: CONTAINER_IFNAME, config, command: "DEL" as const };
     // Without the hub the veth died with it: releasing the lease is all that is left (host-local needs no netns).
-    await (hubUp
+    const released = hubUp
       ? this.#cni.invoke({ ...common, plugin: "bridge", inNetns: this.netnsPath })
-      : this.#cni.invoke({ ...common, plugin: "host-local" }));
+      : this.#cni.invoke({ ...common, plugin: "host-local" });
+    // The netns goes even when DEL failed; a kept lease still lists the id, so a later remove retries the DEL.
+    const outcome = await released.then(() => undefined, (err: unknown) => err);
     await this.#netns.remove(netnsPath);
+    if (outcome !== undefined) throw outcome;
     log("%s: removed", id);
   }
 

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer, type AddressInfo } from "node:net";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,18 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new assert.Assertion({ message: `${what} did not happen within ${ms} ms`, operator: "within" })), ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Connects to the host's 127.0.0.1:port: "" when accepted, else the error code. */
+function probeHost(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.on("connect", () => {
+      s.destroy();
+      resolve("");
+    });
+    s.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "ERROR"));
+  });
 }
 
 async function rejects(p: Promise<unknown>, code: string): Promise<SvcdError> {
@@ -158,13 +170,16 @@ test("the agent exits when its parent process is SIGKILLed", async () => {
   });
   const lines = createInterface({ input: parent.stdout! });
   const [line] = (await within(once(lines, "line"), 20_000, "agent start in the parent")) as [string];
-  const pid = Number(/^agent (\d+)$/.exec(line)?.[1]);
+  const [, pidText, portText] = /^agent (\d+) (\d+)$/.exec(line) ?? [];
+  const pid = Number(pidText);
   assert.ok(pid > 0 && !processGone(pid), line);
+  assert.is(await probeHost(Number(portText)), "", "the parent's forward is served");
   // The agent inherited the parent's stdout: the pipe ends only when both have exited.
   const ended = once(parent.stdout!, "end");
   parent.kill("SIGKILL");
   await within(ended, 5000, "agent exit after its parent's SIGKILL");
   assert.ok(processGone(pid), `agent ${pid} outlived its parent`);
+  assert.is(await probeHost(Number(portText)), "ECONNREFUSED", "the forward's port is free");
 });
 
 test.run();

@@ -182,6 +182,14 @@ test("bad input and a cancelled add are refused without leftovers", async () => 
   const hub = await attach({ paths });
   assert.is(await codeOf(attach({ paths, subnet: "10.89.13.0/24" })), "INVALID_ARGUMENT", "a held hub keeps its subnet");
   assert.is(await codeOf(HubNetwork.attach({ paths, runner, subnet: "10.89.11.0/33" })), "INVALID_ARGUMENT");
+  const noPlugins = { ...process.env, SVCD_CNI_PATH: join(paths.runtime, "no-such-dir") };
+  try {
+    await HubNetwork.attach({ paths, runner, subnet: SUBNET, env: noPlugins });
+    assert.unreachable("no plugins");
+  } catch (err) {
+    assert.ok(SvcdError.is(err) && err.code === "UNAVAILABLE");
+    assert.match((err as Error).message, /apt-get install containernetworking-plugins/);
+  }
   for (const id of ["../escape", "a b", "x\n", ""]) assert.is(await codeOf(hub.addContainer(id)), "INVALID_ARGUMENT", id);
   const ac = new AbortController();
   ac.abort();

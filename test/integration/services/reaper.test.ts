@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
@@ -18,7 +19,7 @@ async function sessionObjects(cd: ContainerdClient, sessionId: string) {
   const ids = containers.filter((c) => c.labels[OWNER.session] === sessionId).map((c) => c.id);
   const { tasks } = await cd.tasks.list({});
   const paths = Paths.fromEnv();
-  const netns = (await readdir(paths.netnsDir).catch(() => [] as string[])).filter((f) => ids.some((id) => f.includes(id)));
+  const netns = ids.filter((id) => existsSync(paths.containerNetns(id)));
   const hosts = (await readdir(paths.hostsDir).catch(() => [] as string[])).filter((f) => ids.includes(f));
   const leases = (await listLeases(`${paths.ipamDir}/svcd`)).filter((l) => ids.includes(l.containerId));
   return { ids, tasks: tasks.filter((t) => ids.includes(t.id)).map((t) => t.id), netns, hosts, leases };

@@ -1,7 +1,7 @@
 // Service containers end to end (issue 4): real containerd, CNI plugins, the hub network and the forward agent.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { connect, ServiceError, type Client, type Container } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { hostHash } from "../../../src/definition/index.js";
@@ -70,7 +70,7 @@ test("two concurrent clients share one service; it is gone after the grace perio
   while ((await serviceContainers()).includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.not.ok((await serviceContainers()).includes(id), "service container removed");
   const paths = Paths.fromEnv();
-  assert.not.ok((await readdir(paths.netnsDir).catch(() => [])).includes(id), "netns file removed");
+  assert.not.ok(existsSync(paths.containerNetns(id)), "netns file removed");
   assert.not.ok((await listLeases(`${paths.ipamDir}/svcd`)).some((l) => l.containerId === id), "IP lease released");
 });
 
