@@ -1,10 +1,11 @@
 // Runs last (the runner sorts files): whatever the suite did, containerd holds no containers, tasks, active
-// snapshots or leases in any namespace, and no task FIFO directories remain.
+// snapshots or leases in any namespace, and no FIFO dirs, netns files, IP leases or hosts files remain.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdir } from "node:fs/promises";
 import { ContainerdClient } from "../../src/containerd/index.js";
 import { Paths } from "../../src/common/paths.js";
+import { listLeases } from "../../src/network/index.js";
 
 const address = process.env.CONTAINERD_ADDRESS ?? "/run/containerd/containerd.sock";
 
@@ -31,10 +32,13 @@ test("no containers, tasks, active snapshots or leases remain in any namespace",
   }
 });
 
-test("no task FIFO directories remain", async () => {
-  const dir = `${Paths.fromEnv().runtime}/fifo`;
-  const left = await readdir(dir).catch(() => []);
-  assert.equal(left, []);
+test("no task FIFO directories, container netns files, IP leases or hosts files remain", async () => {
+  const paths = Paths.fromEnv();
+  assert.equal(await readdir(`${paths.runtime}/fifo`).catch(() => []), [], "FIFO dirs");
+  // The hub's own netns file goes with the last engine; container netns files are named ctr-<id>.
+  assert.equal((await readdir(paths.netnsDir).catch(() => [] as string[])).filter((f) => f !== "hub"), [], "netns files");
+  assert.equal(await listLeases(`${paths.ipamDir}/svcd`), [], "IP leases");
+  assert.equal(await readdir(paths.hostsDir).catch(() => []), [], "hosts files");
 });
 
 test.run();
