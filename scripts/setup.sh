@@ -25,7 +25,7 @@ command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
 # --- Debian packages -------------------------------------------------------------------------------------------
 packages=(
   containerd runc containernetworking-plugins rootlesskit slirp4netns uidmap busybox-static tini mmdebstrap
-  docker-registry skopeo iproute2 util-linux golang-github-containerd-containerd-dev
+  docker-registry skopeo iproute2 util-linux nftables golang-github-containerd-containerd-dev
 )
 missing=()
 for pkg in "${packages[@]}"; do

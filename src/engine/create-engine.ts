@@ -76,7 +76,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   const session = new AbortController();
   const resources = new SessionResources(paths, runner);
   const store = new HostsStore({ paths, runner });
-  const network = new SessionNetwork(() => resources.hub(), store, sessionId);
+  const network = new SessionNetwork(() => resources.hub(), store, sessionId, runner);
   // What dead engines left is removed before this session creates anything.
   try {
     await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });

@@ -3,7 +3,9 @@
 // file (rewritten in place when a service starts or stops) plus its own binding aliases. Other sessions never see
 // these names.
 import { debug } from "../../common/debug.js";
-import type { HostsEntry, HostsStore, HubNetwork } from "../../network/index.js";
+import { hostHash } from "../../definition/index.js";
+import { SessionFirewall, type HostsEntry, type HostsStore, type HubNetwork } from "../../network/index.js";
+import type { ProcessRunner } from "../../common/process-runner.js";
 
 const log = debug("network");
 
@@ -29,6 +31,8 @@ export class SessionNetwork {
   readonly #hub: () => Promise<HubNetwork>;
   readonly #store: HostsStore;
   readonly #sessionId: string;
+  readonly #runner: ProcessRunner;
+  #firewall: SessionFirewall | undefined;
   /** Running services of the session: container id → address and names. */
   readonly #published = new Map<string, HostsEntry>();
   /** Attached containers of the session: id → their own alias entries. */
@@ -36,16 +40,25 @@ export class SessionNetwork {
   // Serialises hosts rewrites so a later state never loses to an earlier one.
   #writes: Promise<void> = Promise.resolve();
 
-  constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string) {
+  constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string, runner: ProcessRunner) {
     this.#hub = hub;
     this.#store = store;
     this.#sessionId = sessionId;
+    this.#runner = runner;
+  }
+
+  /** The session's key in the hub firewall: only addresses with the same key reach each other. */
+  get #key(): string {
+    return hostHash(this.#sessionId);
   }
 
   async attach(id: string, opts: AttachOptions): Promise<AttachedContainer> {
     const hub = await this.#hub();
     const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
+    this.#firewall ??= new SessionFirewall(hub.netnsPath, this.#runner);
+    const firewall = this.#firewall;
     try {
+      await firewall.admit(this.#key, net.ip);
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
       const files = await this.#store.create(id, { hostname: opts.hostname, ip: net.ip, sessionId: this.#sessionId, entries: this.#entriesFor(own) });
       this.#members.set(id, own);
@@ -58,6 +71,7 @@ export class SessionNetwork {
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
+            await firewall.evict(this.#key, net.ip).catch((err: unknown) => log("%s: firewall: %s", id, err));
             await this.#store.remove(id);
             await hub.removeContainer(id);
           })();
@@ -65,6 +79,7 @@ export class SessionNetwork {
         },
       };
     } catch (err) {
+      await firewall.evict(this.#key, net.ip).catch(() => {});
       await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
       await this.#store.remove(id).catch(() => {});
       throw err;

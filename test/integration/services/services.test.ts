@@ -65,11 +65,15 @@ test("two concurrent clients share one service; it is gone after the grace perio
   assert.equal(outs, [body, body]);
   assert.is(Math.max(...seen.map((s) => s.length)), 1, "exactly one service container at any time");
   const id = seen.find((s) => s.length === 1)![0]!;
-  // Grace period (300 ms) then SIGTERM: busybox httpd as PID 1 under the init stops at once.
-  const deadline = Date.now() + 15_000;
-  while ((await serviceContainers()).includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.not.ok((await serviceContainers()).includes(id), "service container removed");
+  // Grace period (300 ms) then SIGTERM: busybox httpd as PID 1 under the init stops at once; then the teardown.
   const paths = Paths.fromEnv();
+  const gone = async () =>
+    !(await serviceContainers()).includes(id) &&
+    !existsSync(paths.containerNetns(id)) &&
+    !(await listLeases(`${paths.ipamDir}/svcd`)).some((l) => l.containerId === id);
+  const deadline = Date.now() + 15_000;
+  while (!(await gone()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.not.ok((await serviceContainers()).includes(id), "service container removed");
   assert.not.ok(existsSync(paths.containerNetns(id)), "netns file removed");
   assert.not.ok((await listLeases(`${paths.ipamDir}/svcd`)).some((l) => l.containerId === id), "IP lease released");
 });
@@ -177,10 +181,19 @@ test("another session cannot resolve or reach a service the first started", asyn
   await svc.start();
   const other = await connect({ namespace: NAMESPACE, sessionId: `other-${unique()}` });
   try {
-    const here = await busybox(client).withExec(["wget", "-qO-", `http://${name}:8080`]).stdout();
-    assert.is(here, "private");
-    const there = busybox(other).withExec(["sh", "-c", `wget -T 2 -qO- http://${name}:8080 || echo unreachable`]);
-    assert.is(await there.stdout(), "unreachable\n");
+    const here = await busybox(client).withExec(["sh", "-c", `wget -qO- http://${name}:8080; echo; grep -w ${name} /etc/hosts`]).stdout();
+    const [body, hostsLine] = here.split("\n");
+    assert.is(body, "private");
+    const ip = hostsLine!.split(/\s+/)[0]!;
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+    // The other session's client is on the hub network too (it binds a service of its own), yet neither the name
+    // nor the address of the first session's service answers there.
+    const own = httpd(other, "own").asService();
+    const probe = (target: string) =>
+      busybox(other).withServiceBinding("own", own)
+        .withExec(["sh", "-c", `wget -qO- http://own:8080; echo; wget -T 2 -qO- http://${target}:8080 || echo unreachable`]).stdout();
+    assert.is(await probe(name), "own\nunreachable\n");
+    assert.is(await probe(ip), "own\nunreachable\n");
   } finally {
     await other.close();
     await svc.stop();
