@@ -32,8 +32,8 @@ function main(): void {
   });
   process.on("disconnect", () => {
     // The engine closed the channel or died: stop forwarding and exit, whatever is still open.
-    //MUT void dispatcher.closeAll().finally(() => process.exit(0));
-    //MUT setTimeout(() => process.exit(0), 1000).unref();
+    void dispatcher.closeAll().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
   });
   process.on("uncaughtException", (err) => {
     log(`crashed: ${err.stack ?? err.message}`);

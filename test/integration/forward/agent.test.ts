@@ -177,7 +177,13 @@ test("the agent exits when its parent process is SIGKILLed", async () => {
   // The agent inherited the parent's stdout: the pipe ends only when both have exited.
   const ended = once(parent.stdout!, "end");
   parent.kill("SIGKILL");
-  await within(ended, 5000, "agent exit after its parent's SIGKILL");
+  try {
+    await within(ended, 5000, "agent exit after its parent's SIGKILL");
+  } finally {
+    // On failure, end what the test started so that the run reports instead of hanging on the shared pipe.
+    if (!processGone(pid)) process.kill(pid, "SIGKILL");
+    parent.stdout!.destroy();
+  }
   assert.ok(processGone(pid), `agent ${pid} outlived its parent`);
   assert.is(await probeHost(Number(portText)), "ECONNREFUSED", "the forward's port is free");
 });
