@@ -71,8 +71,22 @@ export class Ctr {
       const leaves = rows.filter((r) => !parents.has(r.key)).map((r) => r.key);
       for (const key of leaves) await this.run("snapshots", "rm", key).catch(() => {});
     }
+    await this.#collectStuckSnapshots();
     const content = (await this.rows("content", "ls")).map((r) => r[0]);
     if (content.length) await this.run("content", "rm", ...content).catch(() => {});
     await new Ctr(this.address, "default").run("namespaces", "rm", this.namespace);
+  }
+
+  /**
+   * Snapshots `snapshots rm` refuses with "cannot remove snapshot with child" although no child is listed: containerd's
+   * GC deletes a collected child without unlinking it from its parent (containerd/containerd#11908, fix proposed in
+   * #14068). The GC itself ignores that stale link, so: drop the GC roots and run a synchronous collection.
+   */
+  async #collectStuckSnapshots() {
+    const rows = await this.snapshots();
+    if (rows.length === 0) return;
+    for (const { key } of rows) await this.run("snapshots", "label", key, "containerd.io/gc.root=").catch(() => {});
+    const lease = (await this.run("leases", "create")).trim().split(/\s+/)[0];
+    await this.run("leases", "rm", "--sync", lease);
   }
 }
