@@ -11,9 +11,9 @@ export function tcpProbe(ip: string, port: number, timeoutMs: number): Promise<b
       if (done) return;
       done = true;
       clearTimeout(timer);
-      // An RST rather than a FIN: a probe must not leave TIME_WAIT entries or make a service read an empty request.
-      if (ok) socket.resetAndDestroy();
-      else socket.destroy();
+      // A plain close (FIN), as Dagger's check does: a reset would make many servers log an error for every probe
+      // (Python's socketserver prints a ConnectionResetError traceback); an empty connection they ignore.
+      socket.destroy();
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
