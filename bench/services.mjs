@@ -172,7 +172,9 @@ try {
               await r.run(phases[r.name]);
               if (spawns) recordSpawns(r.name, spawns.take());
               const total = r.total(phases[r.name])[before];
-              log(`#${done + i + 1} ${r.name}: ${total.toFixed(1)} ms (${r.phases.map((p) => `${p} ${phases[r.name][p][before].toFixed(0)}`).join(", ")})`);
+              // The first line's form is what trace-rpcs.mjs reads.
+              log(`#${done + i + 1} ${r.name}: ${total.toFixed(1)} ms`);
+              log(`   phases: ${r.phases.map((p) => `${p} ${phases[r.name][p][before].toFixed(0)}`).join(", ")}`);
             }
           }
         },
