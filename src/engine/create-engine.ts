@@ -114,5 +114,5 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     agent: () => resources.agent(),
     sessionSignal: session.signal,
   });
-  return new EmbeddedEngine({ client, evaluator, services, resources, session });
+  return new EmbeddedEngine({ client, evaluator, services, resources, session, network });
 }

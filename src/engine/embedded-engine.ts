@@ -6,6 +6,7 @@ import type { CallOptions, ContainerDef, Engine, ServiceDef, SyncResult } from "
 import type { Evaluator } from "./evaluator.js";
 import type { ServiceManager } from "./services/service-manager.js";
 import type { SessionResources } from "./session-resources.js";
+import type { SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
 
@@ -14,6 +15,7 @@ export interface EmbeddedEngineParts {
   evaluator: Evaluator;
   services: ServiceManager;
   resources: SessionResources;
+  network: SessionNetwork;
   /** Aborted when the engine closes: cancels every evaluation and service start still running. */
   session: AbortController;
 }
@@ -53,9 +55,10 @@ export class EmbeddedEngine implements Engine {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const { session, services, resources, client } = this.#parts;
+      const { session, services, resources, client, network } = this.#parts;
       session.abort(new CancelledError("the session was closed"));
       await services.closeAll().catch((err) => log("closing services: %s", err));
+      await network.drain();
       await resources.close().catch((err) => log("closing network: %s", err));
       client.close();
     })();

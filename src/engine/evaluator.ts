@@ -187,7 +187,8 @@ export class Evaluator {
         bound || this.#deps.network.hasServices()
           ? await this.#deps.network.attach(id, { hostname: hostHash(key), aliases: bound?.aliases ?? [], signal: runSignal })
           : undefined;
-      if (net) undo.push(() => net.detach());
+      // The client's network goes away after its result is back: the caller does not wait for CNI DEL.
+      if (net) undo.push(() => this.#deps.network.detachLater(net));
       try {
         return await client.withLeaseScope(
           async (leased) => {

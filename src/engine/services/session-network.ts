@@ -37,6 +37,8 @@ export class SessionNetwork {
   readonly #published = new Map<string, HostsEntry>();
   /** Attached containers of the session: id → their own alias entries. */
   readonly #members = new Map<string, HostsEntry[]>();
+  /** Detaches still under way (finished off the caller's path; drained before the session ends). */
+  readonly #pending = new Set<Promise<void>>();
   // Serialises hosts rewrites so a later state never loses to an earlier one.
   #writes: Promise<void> = Promise.resolve();
 
@@ -86,6 +88,18 @@ export class SessionNetwork {
     }
   }
 
+  /** Detaches a container without making the caller wait; `drain()` waits for every such detach. */
+  detachLater(container: AttachedContainer): void {
+    const done = container.detach().catch((err: unknown) => log("%s: detach: %s", container.id, err));
+    this.#pending.add(done);
+    void done.finally(() => this.#pending.delete(done));
+  }
+
+  /** Waits for every detach started with detachLater (before the hub is released). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
   /** True while any service of the session runs: then every new container joins the network to see it. */
   hasServices(): boolean {
     return this.#published.size > 0;
@@ -109,9 +123,8 @@ export class SessionNetwork {
 
   #rewriteAll(): Promise<void> {
     const next = this.#writes.then(async () => {
-      for (const [id, own] of this.#members) {
-        await this.#store.setEntries(id, this.#entriesFor(own)).catch((err: unknown) => log("%s: hosts update: %s", id, err));
-      }
+      const updates = [...this.#members].map(([id, own]) => ({ id, entries: this.#entriesFor(own) }));
+      await this.#store.setEntriesMany(updates).catch((err: unknown) => log("hosts update: %s", err));
     });
     this.#writes = next.catch(() => {});
     return next;

@@ -98,26 +98,38 @@ export class HostsStore {
 
   /** Replaces the managed block of the container's hosts file in place (same inode); NotFoundError when absent. */
   async setEntries(id: string, entries: HostsEntry[], opts: { signal?: AbortSignal } = {}): Promise<void> {
-    validateContainerId(id);
-    const valid = validateEntries(entries);
-    const { hostsPath } = this.#files(id);
+    await this.setEntriesMany([{ id, entries }], opts);
+  }
+
+  /**
+   * Rewrites several containers' managed blocks under one acquisition of the store lock (a service starting or
+   * stopping updates every container of its session at once). All input is validated before any file is touched.
+   */
+  async setEntriesMany(updates: { id: string; entries: HostsEntry[] }[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const valid = updates.map(({ id, entries }) => {
+      validateContainerId(id);
+      return { id, entries: validateEntries(entries), hostsPath: this.#files(id).hostsPath };
+    });
+    if (valid.length === 0) return;
     await this.#locked(opts.signal, async () => {
-      let handle;
-      try {
-        handle = await open(hostsPath, "r+");
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`no hosts file for ${id}`, { cause: err });
-        throw err;
-      }
-      try {
-        const next = Buffer.from(replaceManagedBlock(await handle.readFile("utf8"), valid), "utf8");
-        await handle.write(next, 0, next.length, 0);
-        await handle.truncate(next.length);
-      } finally {
-        await handle.close();
+      for (const { id, entries, hostsPath } of valid) {
+        let handle;
+        try {
+          handle = await open(hostsPath, "r+");
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`no hosts file for ${id}`, { cause: err });
+          throw err;
+        }
+        try {
+          const next = Buffer.from(replaceManagedBlock(await handle.readFile("utf8"), entries), "utf8");
+          await handle.write(next, 0, next.length, 0);
+          await handle.truncate(next.length);
+        } finally {
+          await handle.close();
+        }
+        log("%s: hosts entries set (%d)", id, entries.length);
       }
     });
-    log("%s: hosts entries set (%d)", id, valid.length);
   }
 
   /** Deletes the container's files; idempotent. */

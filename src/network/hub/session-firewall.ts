@@ -41,9 +41,11 @@ export class SessionFirewall {
       await this.#ensureRules(key);
       this.#ready.add(key);
     }
-    // A stale entry for this address (a crashed engine's) would send its traffic to the wrong session.
-    await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, true);
-    await this.#nft([`add element bridge ${TABLE} m_${key} { ${ip} }`, `add element bridge ${TABLE} dest { ${ip} : jump s_${key} }`].join("\n"));
+    const add = [`add element bridge ${TABLE} m_${key} { ${ip} }`, `add element bridge ${TABLE} dest { ${ip} : jump s_${key} }`].join("\n");
+    if (await this.#nft(add, "exists")) return;
+    // A stale entry for this address (a crashed engine's) would send its traffic to the wrong session: replace it.
+    await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, "missing");
+    await this.#nft(add);
   }
 
   #base(key: string): string[] {
@@ -61,8 +63,10 @@ export class SessionFirewall {
     checkKey(key);
     validateIp(ip);
     return this.#serial(async () => {
-      await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, true);
-      await this.#nft(`delete element bridge ${TABLE} m_${key} { ${ip} }`, true);
+      // One transaction in the usual case; element by element when one of them is already gone.
+      if (await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }\ndelete element bridge ${TABLE} m_${key} { ${ip} }`, "missing")) return;
+      await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, "missing");
+      await this.#nft(`delete element bridge ${TABLE} m_${key} { ${ip} }`, "missing");
     });
   }
 
@@ -83,10 +87,15 @@ export class SessionFirewall {
     if (script.length > 0) await this.#nft(script.join("\n"));
   }
 
-  async #nft(script: string, missingIsFine = false): Promise<void> {
+  /**
+   * Runs one nft transaction in the hub. Returns true when it applied; false when it failed only because an element
+   * was `missing` (No such file) or `exists` (File exists) and the caller said that may happen; throws otherwise.
+   */
+  async #nft(script: string, tolerate?: "missing" | "exists"): Promise<boolean> {
     const r = await this.#runner.run("nsenter", [`--net=${this.#hubNetns}`, "--", "nft", "-f", "-"], { input: script + "\n" });
-    if (r.exitCode === 0) return;
-    if (missingIsFine && /No such file or directory/.test(r.stderr)) return;
+    if (r.exitCode === 0) return true;
+    if (tolerate === "missing" && /No such file or directory/.test(r.stderr)) return false;
+    if (tolerate === "exists" && /File exists/.test(r.stderr)) return false;
     log("nft failed: %s: %s", script, r.stderr.trim());
     throw new InternalError(`nft in the hub network failed (apt-get install nftables): ${r.stderr.trim()}`);
   }
