@@ -1,7 +1,7 @@
 // A service container from start to stop: its task, network, volumes, logs and the services it binds itself.
 // `stop()` is the one teardown path (asked for, grace period over, session closed, or the process exited) and is
-// idempotent: names unpublished, SIGTERM (SIGKILL after 10 s, or at once with `kill`), task, container, snapshot,
-// netns, IP lease, hosts files and volume locks released.
+// idempotent: names unpublished, SIGTERM (SIGKILL after 10 s, or at once with `kill`); once the process has exited,
+// the task, container, snapshot, netns, IP lease, hosts files and volume locks are released in the background.
 import { debug } from "../../common/debug.js";
 import type { RunningTask } from "../../runtime/index.js";
 import type { MountedVolume } from "../cache-volumes.js";
@@ -24,6 +24,8 @@ export interface RunningServiceParts {
   /** Releases the services this one binds. */
   releaseBindings: () => void;
   unpublish: () => Promise<void>;
+  /** Told of the background teardown when it starts, so the session can wait for it before it ends. */
+  onTeardown?: (finished: Promise<void>) => void;
 }
 
 export class RunningService implements RegisteredService {
@@ -35,6 +37,7 @@ export class RunningService implements RegisteredService {
   /** Resolves with the exit status when the process exits, whatever the reason. */
   readonly exited: Promise<{ exitCode: number }>;
   #stopping: Promise<void> | undefined;
+  #finished: Promise<void> | undefined;
   #exitCode: number | undefined;
   readonly #parts: RunningServiceParts;
 
@@ -59,24 +62,41 @@ export class RunningService implements RegisteredService {
     return this.#exitCode;
   }
 
+  /**
+   * Stops the service and resolves once its process has exited and its names are gone; the rest of the teardown
+   * (task, container, snapshot, network, volumes) goes on in the background: await `finished` for it.
+   */
   stop(opts: { kill: boolean } = { kill: false }): Promise<void> {
-    this.#stopping ??= this.#teardown(opts.kill);
+    if (!this.#stopping) {
+      this.#stopping = this.#terminate(opts.kill);
+      this.#finished = this.#stopping.then(() => this.#cleanup());
+      this.#parts.onTeardown?.(this.#finished);
+    }
     return this.#stopping;
   }
 
-  async #teardown(kill: boolean): Promise<void> {
-    const { task, network, logs, volumes, releaseBindings, unpublish } = this.#parts;
+  /** Resolves when the whole teardown is done (after stop()); rejects with the first cleanup error. */
+  get finished(): Promise<void> {
+    return this.#finished ?? Promise.resolve();
+  }
+
+  async #terminate(kill: boolean): Promise<void> {
+    const { task, unpublish } = this.#parts;
     await unpublish().catch((err) => log("%s: unpublish: %s", this.containerId, err));
-    if (this.#exitCode === undefined) {
-      await task.kill(kill ? "SIGKILL" : "SIGTERM", { all: true }).catch((err) => log("%s: kill: %s", this.containerId, err));
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.exited.then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), TERMINATE_GRACE_MS))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) log("%s: no exit %d ms after SIGTERM: SIGKILL", this.containerId, TERMINATE_GRACE_MS);
-    }
+    if (this.#exitCode !== undefined) return;
+    await task.kill(kill ? "SIGKILL" : "SIGTERM", { all: true }).catch((err) => log("%s: kill: %s", this.containerId, err));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.exited.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), TERMINATE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) log("%s: no exit %d ms after SIGTERM: SIGKILL", this.containerId, TERMINATE_GRACE_MS);
+    // task.delete() below kills what is left (SIGKILL) and waits for it.
+  }
+
+  async #cleanup(): Promise<void> {
+    const { task, network, logs, volumes, releaseBindings } = this.#parts;
     const errors: unknown[] = [];
     await task.delete().catch((err) => errors.push(err));
     for (const v of volumes) await v.release().catch((err) => errors.push(err));

@@ -58,6 +58,8 @@ export interface BoundServices {
 export class ServiceManager {
   readonly #deps: ServiceManagerDeps;
   readonly #registry: ServiceRegistry<RunningService>;
+  /** Teardowns still finishing after their services stopped; the session's end waits for them. */
+  readonly #finishing = new Set<Promise<void>>();
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
@@ -121,8 +123,16 @@ export class ServiceManager {
     }
   }
 
-  closeAll(): Promise<void> {
-    return this.#registry.closeAll();
+  /** Stops every service of the session and waits until each is completely torn down. */
+  async closeAll(): Promise<void> {
+    await this.#registry.closeAll();
+    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
+  }
+
+  #track(id: string, finished: Promise<void>): void {
+    const done = finished.catch((err: unknown) => log("%s: teardown: %s", id, err));
+    this.#finishing.add(done);
+    void done.finally(() => this.#finishing.delete(done));
   }
 
   async #start(def: ContainerServiceDef, key: string): Promise<RunningService> {
@@ -190,6 +200,7 @@ export class ServiceManager {
         volumes,
         releaseBindings: () => bound.release(),
         unpublish: () => network.unpublish(id),
+        onTeardown: (finished) => this.#track(id, finished),
       });
       undo.length = 0; // from here on, service.stop() owns the teardown
       try {
@@ -197,6 +208,7 @@ export class ServiceManager {
         await this.#healthCheck(service, plan.exposedPorts, def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS, bound.signal);
       } catch (err) {
         await service.stop({ kill: true }).catch((e) => log("%s: cleanup after failed start: %s", id, e));
+        await service.finished.catch(() => {});
         throw err;
       }
       log("%s: %s healthy at %s", id, hostname, net.ip);
