@@ -1,11 +1,30 @@
 // The host adapter for an engine running in the caller's own process: host-side work done right here.
 import { lstat, opendir } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, throwIfAborted } from "../common/errors.js";
 import type { HostAdapter } from "../engine/index.js";
 
 export class LocalHost implements HostAdapter {
+  listenTcp(address: string, port: number, signal?: AbortSignal): Promise<Server> {
+    throwIfAborted(signal);
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once("error", (err: NodeJS.ErrnoException) => {
+        server.close();
+        if (err.code === "EADDRINUSE") {
+          reject(new InvalidArgumentError(`port ${port} on ${address} is already in use: another process listens there (see \`ss -ltnp 'sport = :${port}'\`); pick another frontend port or random: true`, { cause: err }));
+        } else if (err.code === "EADDRNOTAVAIL") {
+          reject(new InvalidArgumentError(`cannot listen on ${address}: no such address on this host`, { cause: err }));
+        } else if (err.code === "EACCES") {
+          reject(new InvalidArgumentError(`not allowed to listen on ${address}:${port} (ports below 1024 need privileges)`, { cause: err }));
+        } else reject(err);
+      });
+      server.listen({ host: address, port, exclusive: true }, () => resolve(server));
+    });
+  }
+
   /** Digest of each entry's relative path, type, mode, size and mtime, in sorted order; contents are not read. */
   async directoryDigest(path: string, signal?: AbortSignal): Promise<string> {
     let root;

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import { assertDnsLabel, type CallOptions, type ServiceDef, type PortProtocol } from "../definition/index.js";
 import type { EngineSource } from "./engine-source.js";
+import { UpHandle } from "./up-handle.js";
 
 export interface ServicePort {
   port: number;
@@ -15,6 +16,17 @@ export interface EndpointOptions extends CallOptions {
   port?: number;
   /** Prefixes `<scheme>://`. */
   scheme?: string;
+}
+
+export interface UpOptions {
+  /** Host → service port mappings; default: every exposed port on the same host port. */
+  ports?: { frontend?: number; backend: number; protocol?: PortProtocol }[];
+  /** Bind free host ports instead (the handle's `ports` says which). */
+  random?: boolean;
+  /** Host address to listen on; default "127.0.0.1". */
+  bind?: string;
+  /** Aborting stops forwarding, like `close()`. */
+  signal?: AbortSignal;
 }
 
 export class Service {
@@ -69,6 +81,17 @@ export class Service {
   async start(options: CallOptions = {}): Promise<Service> {
     await (await this.#source.engine()).startService(this.#def, options);
     return this;
+  }
+
+  /** Starts the service and forwards host ports to it until the handle is closed (or the client). */
+  async up(options: UpOptions = {}): Promise<UpHandle> {
+    const { signal, ...request } = options;
+    const session = await (await this.#source.engine()).up(this.#def, request, signal ? { signal } : {});
+    if (signal?.aborted) {
+      await session.close();
+      return new UpHandle(session);
+    }
+    return new UpHandle(session, signal);
   }
 
   /** Stops the service and waits for its process to exit: SIGTERM (SIGKILL after 10 s), or SIGKILL with `kill`. */

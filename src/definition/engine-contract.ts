@@ -1,6 +1,6 @@
 // The contract between the public API and whatever evaluates definitions: the in-process engine now, the svcd
 // daemon's client later. Both sides speak only plain definitions and results.
-import type { ContainerDef, ServiceDef } from "./container-def.js";
+import type { ContainerDef, PortProtocol, ServiceDef } from "./container-def.js";
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -26,6 +26,36 @@ export type ProgressEvent =
   | { type: "pulled"; ref: string; digest: string }
   | { type: "exec"; command: string[]; cached: boolean };
 
+/** A port mapping for `up`: host `frontend` (0: any free port) → service `backend`. */
+export interface UpPortRequest {
+  frontend?: number;
+  backend: number;
+  protocol?: PortProtocol;
+}
+
+export interface UpRequest {
+  /** Explicit mappings; default: every exposed port of the service on the same host port. */
+  ports?: UpPortRequest[];
+  /** Pick free host ports instead of the native ones. */
+  random?: boolean;
+  /** Host address to listen on; default 127.0.0.1. */
+  bind?: string;
+}
+
+/** What was actually bound. */
+export interface UpPort {
+  frontend: number;
+  backend: number;
+  protocol: PortProtocol;
+}
+
+/** A running `up`: forwarding until close(). */
+export interface UpSession {
+  ports: UpPort[];
+  /** Stops forwarding (the ports are free when it resolves) and releases the service. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface Engine {
   /** Evaluates every step of the container (cached steps are not run again). */
   sync(def: ContainerDef, options?: CallOptions): Promise<SyncResult>;
@@ -39,6 +69,8 @@ export interface Engine {
   startService(def: ServiceDef, options?: CallOptions): Promise<void>;
   /** Stops the service (SIGTERM, or SIGKILL with `kill`) and waits for its process to exit. */
   stopService(def: ServiceDef, stop: { kill: boolean }, options?: CallOptions): Promise<void>;
+  /** Starts the service (if needed) and forwards host ports to it until the session is closed. */
+  up(def: ServiceDef, request: UpRequest, options?: CallOptions): Promise<UpSession>;
   /** Stops everything this session started and releases the engine's resources. Idempotent. */
   close(): Promise<void>;
 }

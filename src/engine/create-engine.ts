@@ -112,6 +112,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     network,
     volumes,
     agent: () => resources.agent(),
+    host: opts.host,
     sessionSignal: session.signal,
   });
   return new EmbeddedEngine({ client, evaluator, services, resources, session, network });

@@ -2,7 +2,7 @@
 import type { ContainerdClient } from "../containerd/index.js";
 import { CancelledError } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import type { CallOptions, ContainerDef, Engine, ServiceDef, SyncResult } from "../definition/index.js";
+import type { CallOptions, ContainerDef, Engine, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
 import type { Evaluator } from "./evaluator.js";
 import type { ServiceManager } from "./services/service-manager.js";
 import type { SessionResources } from "./session-resources.js";
@@ -51,6 +51,10 @@ export class EmbeddedEngine implements Engine {
 
   stopService(def: ServiceDef, stop: { kill: boolean }, options: CallOptions = {}): Promise<void> {
     return this.#parts.services.stop(def, stop, this.#signal(options.signal));
+  }
+
+  up(def: ServiceDef, request: UpRequest, options: CallOptions = {}): Promise<UpSession> {
+    return this.#parts.services.up(def, request, this.#signal(options.signal));
   }
 
   close(): Promise<void> {

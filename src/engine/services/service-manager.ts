@@ -9,8 +9,10 @@ import type { Owner } from "../../common/owner.js";
 import type { Paths } from "../../common/paths.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
 import type { ContainerdClient } from "../../containerd/index.js";
-import { assertDnsLabel, digestOf, hostHash, type ContainerDef, type ContainerServiceDef, type ServiceDef } from "../../definition/index.js";
-import type { ForwardAgent } from "../../forward/index.js";
+import { assertDnsLabel, assertPort, digestOf, hostHash, type ContainerDef, type ContainerServiceDef, type PortProtocol, type ServiceDef, type UpPort, type UpRequest, type UpSession } from "../../definition/index.js";
+import type { ForwardAgent, ForwardHandle } from "../../forward/index.js";
+import type { HostAdapter } from "../host-adapter.js";
+import { isIP } from "node:net";
 import { startContainer, type SpecMount } from "../../runtime/index.js";
 import type { CacheVolumes, MountedVolume } from "../cache-volumes.js";
 import type { ResolvedContainer } from "../evaluator.js";
@@ -43,6 +45,8 @@ export interface ServiceManagerDeps {
   network: SessionNetwork;
   volumes: CacheVolumes;
   agent: () => Promise<ForwardAgent>;
+  /** Host-side work (listeners for `up`) done on the caller's side. */
+  host: HostAdapter;
   /** Aborted when the session closes. */
   sessionSignal: AbortSignal;
 }
@@ -60,6 +64,7 @@ export class ServiceManager {
   readonly #registry: ServiceRegistry<RunningService>;
   /** Teardowns still finishing after their services stopped; the session's end waits for them. */
   readonly #finishing = new Set<Promise<void>>();
+  readonly #ups = new Set<UpSession>();
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
@@ -123,8 +128,69 @@ export class ServiceManager {
     }
   }
 
+  /**
+   * Starts the service (or joins it) and forwards host ports to it: explicit mappings, or every exposed port on the
+   * same host port (`random`: free ports). Listeners are made on the caller's side (host adapter) and handed to the
+   * agent. Any failure leaves nothing listening and releases the service.
+   */
+  async up(def: ServiceDef, request: UpRequest, signal?: AbortSignal): Promise<UpSession> {
+    if (def.kind !== "container") throw new InvalidArgumentError("host services cannot be exposed with up()");
+    const bind = request.bind ?? "127.0.0.1";
+    if (isIP(bind) === 0) throw new InvalidArgumentError(`invalid bind address ${JSON.stringify(bind)}: use an IP address such as 127.0.0.1`);
+    const mappings = await this.#upMappings(def, request, signal);
+    const key = await this.digest(def, signal);
+    const lease = await this.#registry.acquire(key, (k) => this.#start(def, k), signal);
+    const handles: ForwardHandle[] = [];
+    const ports: UpPort[] = [];
+    const close = async () => {
+      await Promise.all(handles.map((h) => h.close().catch((err: unknown) => log("up: close: %s", err))));
+      lease.release();
+    };
+    try {
+      const agent = await this.#deps.agent();
+      for (const m of mappings) {
+        if (m.protocol !== "TCP") throw new InvalidArgumentError(`up() of ${m.protocol} port ${m.backend} is not available in this version: only TCP is forwarded`);
+        const server = await this.#deps.host.listenTcp(bind, m.frontend, signal);
+        try {
+          const address = server.address();
+          const frontend = typeof address === "object" && address ? address.port : m.frontend;
+          handles.push(await agent.forwardListener(server, { ip: lease.service.ip, port: m.backend }, signal ? { signal } : {}));
+          ports.push({ frontend, backend: m.backend, protocol: m.protocol });
+        } catch (err) {
+          server.close();
+          throw err;
+        }
+      }
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    let closing: Promise<void> | undefined;
+    const session: UpSession = { ports, close: () => (closing ??= close()) };
+    this.#ups.add(session);
+    void lease.service.exited.then(() => session.close()); // a dead service's ports are freed at once
+    return session;
+  }
+
+  async #upMappings(def: ContainerServiceDef, request: UpRequest, signal?: AbortSignal): Promise<{ frontend: number; backend: number; protocol: PortProtocol }[]> {
+    if (request.ports !== undefined) {
+      if (!Array.isArray(request.ports) || request.ports.length === 0) throw new InvalidArgumentError("up({ ports }) needs at least one port mapping");
+      return request.ports.map((p) => {
+        assertPort(p?.backend, "backend port");
+        if (p.frontend !== undefined) assertPort(p.frontend, "frontend port");
+        const protocol = p.protocol ?? "TCP";
+        if (protocol !== "TCP" && protocol !== "UDP") throw new InvalidArgumentError(`invalid protocol ${JSON.stringify(protocol)}`);
+        return { frontend: request.random ? 0 : (p.frontend ?? p.backend), backend: p.backend, protocol };
+      });
+    }
+    const { plan } = await this.#deps.builder.resolve(def.container, signal);
+    if (plan.exposedPorts.length === 0) throw new InvalidArgumentError("the service exposes no ports: use withExposedPort() or up({ ports })");
+    return plan.exposedPorts.map((p) => ({ frontend: request.random ? 0 : p.port, backend: p.port, protocol: p.protocol }));
+  }
+
   /** Stops every service of the session and waits until each is completely torn down. */
   async closeAll(): Promise<void> {
+    await Promise.all([...this.#ups].map((u) => u.close()));
     await this.#registry.closeAll();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
   }
