@@ -149,3 +149,17 @@ export class InternalError extends SvcdError {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError("operation cancelled", { cause: signal.reason });
 }
+
+/** True for a svcd error with this code. */
+export function hasCode(err: unknown, code: ErrorCode): err is SvcdError {
+  return SvcdError.is(err) && err.code === code;
+}
+
+/** Awaits a deletion-like call, treating "it is already gone" (NOT_FOUND) as done. */
+export async function ignoreNotFound(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    if (!hasCode(err, "NOT_FOUND")) throw err;
+  }
+}

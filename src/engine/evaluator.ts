@@ -3,7 +3,7 @@
 // its parent and committing the result. Concurrent evaluations of one chain in this process share one build.
 import { randomBytes } from "node:crypto";
 import type { ContainerdClient } from "../containerd/index.js";
-import { ExecError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { ExecError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import { OWNER } from "../common/labels.js";
 import { ownerLabels, type Owner } from "../common/owner.js";
@@ -285,13 +285,5 @@ async function commitOrShare(
     await client.snapshots.commit(req, { signal });
   } catch (err) {
     if (!(SvcdError.is(err) && err.code === "ALREADY_EXISTS")) throw err;
-  }
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(SvcdError.is(err) && err.code === "NOT_FOUND")) throw err;
   }
 }

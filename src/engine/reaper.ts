@@ -4,7 +4,7 @@
 // one object that cannot be removed is logged and retried by the next connect.
 import { rm } from "node:fs/promises";
 import { debug } from "../common/debug.js";
-import { SvcdError } from "../common/errors.js";
+import { ignoreNotFound } from "../common/errors.js";
 import { ownerAlive } from "../common/owner.js";
 import type { Paths } from "../common/paths.js";
 import { OWNER } from "../common/labels.js";
@@ -91,13 +91,5 @@ async function attempt(what: string, fn: () => Promise<void>): Promise<void> {
     await fn();
   } catch (err) {
     log("could not reap %s: %s", what, err);
-  }
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(SvcdError.is(err) && err.code === "NOT_FOUND")) throw err;
   }
 }

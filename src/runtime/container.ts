@@ -4,7 +4,7 @@
 // path — errors, aborts, non-zero exits — in the order task → onExit hook → container → snapshot → FIFOs.
 import { TYPE_URL, jsonAny } from "../containerd/index.js";
 import { debug } from "../common/debug.js";
-import { InternalError, InvalidArgumentError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { InternalError, InvalidArgumentError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { OWNER } from "../common/labels.js";
 import { currentOwner, ownerLabels, type Owner } from "../common/owner.js";
 import type { Paths } from "../common/paths.js";
@@ -263,13 +263,5 @@ async function deleteTask(client: RuntimeClient, id: string, running: Promise<Pr
   } catch (err) {
     if (SvcdError.is(err) && err.code === "NOT_FOUND") return undefined;
     throw err;
-  }
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(SvcdError.is(err) && err.code === "NOT_FOUND")) throw err;
   }
 }

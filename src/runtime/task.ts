@@ -4,14 +4,14 @@
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { TYPE_URL, jsonAny } from "../containerd/index.js";
-import { CancelledError, InvalidArgumentError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { CancelledError, InvalidArgumentError, hasCode, throwIfAborted } from "../common/errors.js";
 import type { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { debug } from "../common/debug.js";
 import type { RuntimeClient } from "./containerd-port.js";
 import { ProcessIO, type OutputOptions } from "./process-io.js";
 import type { Spec, SpecProcess, SpecUser } from "./spec.js";
-import { buildSpec, withCwd, withEnv, withUser } from "./spec-opts.js";
+import { buildSpec, withCwd, withEnv } from "./spec-opts.js";
 
 const log = debug("runtime");
 
@@ -38,9 +38,7 @@ export function signalNumber(signal: SignalLike): number {
   return n;
 }
 
-function isNotFound(err: unknown): boolean {
-  return SvcdError.is(err) && err.code === "NOT_FOUND";
-}
+const isNotFound = (err: unknown): boolean => hasCode(err, "NOT_FOUND");
 
 /** Resolves with the value, or with `undefined` once the signal aborts (never rejects because of the signal). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<{ value: T } | undefined> {
