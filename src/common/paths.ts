@@ -99,6 +99,14 @@ export class Paths {
   get hubSetupLock(): string {
     return join(this.locksDir, "hub-setup.lock");
   }
+  /** The hub's slirp4netns pid record (egress); read and written under hubSetupLock. */
+  get egressPidFile(): string {
+    return join(this.runtime, "egress.json");
+  }
+  /** slirp4netns's stdout/stderr, truncated at each start: the reason when it fails. */
+  get egressLog(): string {
+    return join(this.runtime, "egress.log");
+  }
   /** Serialises writes to the hosts store (hostsDir). */
   get hostsLock(): string {
     return join(this.locksDir, "hosts.lock");

@@ -1,5 +1,17 @@
-// The network layer's public door: the hub network and container netns (CNI), and the per-container hosts store.
-export { HubNetwork, DEFAULT_SUBNET, HUB_BRIDGE, type HubOptions, type ContainerNetwork } from "./hub/hub-network.js";
+// The network layer's public door: the hub network and container netns (CNI), egress (slirp4netns), and the
+// per-container hosts store.
+export {
+  HubNetwork,
+  DEFAULT_SUBNET,
+  HUB_BRIDGE,
+  type HubOptions,
+  type ContainerNetwork,
+  type EgressStatus,
+  type HubEgressSettings,
+} from "./hub/hub-network.js";
+export { Egress, type EgressContext, type EgressOptions } from "./egress/egress.js";
+export { EgressError } from "./egress/egress-error.js";
+export { DEFAULT_EGRESS_CIDR, planEgress, type EgressPlan } from "./egress/egress-plan.js";
 export { CniError } from "./cni/cni-error.js";
 export { SessionFirewall } from "./hub/session-firewall.js";
 export { HostsStore, type HostsFiles, type HostsRecord } from "./hosts/hosts-store.js";

@@ -61,9 +61,20 @@ export function replaceManagedBlock(content: string, entries: HostsEntry[]): str
   return (before ? before + "\n" : "") + block + after;
 }
 
-/** resolv.conf: no nameserver yet (no DNS server in the hub before egress exists), names resolve via hosts. */
-export function renderResolvConf(): string {
-  return "# Written by svcd: service names resolve through /etc/hosts; no DNS server is configured yet.\noptions ndots:0\n";
+/**
+ * resolv.conf: service names resolve through /etc/hosts; `nameservers` (egress's DNS forwarder) resolve the rest.
+ * Without nameservers (egress off) the file names none, as before egress existed.
+ */
+export function renderResolvConf(opts: { nameservers?: readonly string[] } = {}): string {
+  const servers = (opts.nameservers ?? []).map((ip, i) => validateIp(ip, `nameserver #${i}`));
+  if (servers.length === 0) {
+    return "# Written by svcd: service names resolve through /etc/hosts; no DNS server is configured yet.\noptions ndots:0\n";
+  }
+  return (
+    "# Written by svcd: service names resolve through /etc/hosts, other names through egress's DNS forwarder.\n" +
+    servers.map((ip) => `nameserver ${ip}\n`).join("") +
+    "options ndots:0\n"
+  );
 }
 
 /** /etc/hostname. */

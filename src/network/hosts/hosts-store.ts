@@ -60,13 +60,22 @@ export class HostsStore {
   /** Creates the container's files; AlreadyExistsError when it has some. Nothing is written for invalid input. */
   async create(
     id: string,
-    opts: { hostname: string; ip?: string; sessionId: string; entries?: HostsEntry[]; signal?: AbortSignal },
+    opts: {
+      hostname: string;
+      ip?: string;
+      sessionId: string;
+      entries?: HostsEntry[];
+      /** `nameserver` lines for resolv.conf (HubNetwork.nameservers when egress is on); none by default. */
+      nameservers?: readonly string[];
+      signal?: AbortSignal;
+    },
   ): Promise<HostsFiles> {
     validateContainerId(id);
     if (typeof opts.sessionId !== "string" || opts.sessionId === "") {
       throw new InvalidArgumentError(`hosts store: session id for ${id} must be a non-empty string`);
     }
     const hosts = renderHostsFile(opts);
+    const resolvConf = renderResolvConf({ nameservers: opts.nameservers });
     const owner = currentOwner(opts.sessionId);
     const meta: Meta = { id, sessionId: opts.sessionId, ownerPid: owner.pid, ownerStartTime: owner.startTime, hostname: opts.hostname };
     if (opts.ip !== undefined) meta.ip = opts.ip;
@@ -85,7 +94,7 @@ export class HostsStore {
       try {
         await writeFile(join(dir, "meta.json"), JSON.stringify(meta) + "\n", { mode: 0o600 });
         await writeFile(files.hostsPath, hosts, { mode: 0o644 });
-        await writeFile(files.resolvConfPath, renderResolvConf(), { mode: 0o644 });
+        await writeFile(files.resolvConfPath, resolvConf, { mode: 0o644 });
         await writeFile(files.hostnamePath, renderHostname(opts.hostname), { mode: 0o644 });
       } catch (err) {
         await rm(dir, { recursive: true, force: true });

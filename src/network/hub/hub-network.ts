@@ -9,6 +9,8 @@
 // Invariants: while any engine holds hubLock, the hub netns exists with the bridge and its gateway address, and its
 // subnet is the one in the stored config; with no holder, every container netns and lease is an orphan (an engine
 // holds hubLock for as long as its containers live), so attach and the last release reap them all.
+// Egress (src/network/egress): every attach makes sure the hub's slirp4netns runs (under the setup lock); the last
+// holder stops it in teardown. When it cannot run, the hub works without it and `egress` says why.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InternalError, InvalidArgumentError, throwIfAborted } from "../../common/errors.js";
@@ -24,6 +26,9 @@ import { validateContainerId } from "../container-id.js";
 import { listLeases } from "../ipam-leases.js";
 import { planSubnet, reservedAddressOf, type SubnetPlan } from "../subnet.js";
 import { NetnsFiles } from "./netns-files.js";
+import { Egress } from "../egress/egress.js";
+import { EgressError } from "../egress/egress-error.js";
+import { planEgress } from "../egress/egress-plan.js";
 
 const log = debug("network");
 
@@ -44,7 +49,23 @@ export interface HubOptions {
   subnet?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /**
+   * Containers' route to the outside through slirp4netns (default on). `false` starts none (one another engine
+   * started is still used); an object sets slirp's network (default 10.0.2.0/24), tap name (tap0) and MTU (65520).
+   * The first engine to start it decides the settings.
+   */
+  egress?: boolean | HubEgressSettings;
 }
+
+/** slirp4netns's settings for the hub; see planEgress. */
+export interface HubEgressSettings {
+  cidr?: string;
+  tap?: string;
+  mtu?: number;
+}
+
+/** Whether containers on the hub can reach the outside: the running egress, or why not (a typed error to surface). */
+export type EgressStatus = { state: "on"; egress: Egress } | { state: "off"; error: EgressError };
 
 /** A container's place on the hub. */
 export interface ContainerNetwork {
@@ -68,6 +89,8 @@ export class HubNetwork {
   readonly #cni: CniPlugins;
   readonly #bridgeList: CniConfigList;
   readonly #loopbackList: CniConfigList;
+  readonly #egressSettings: HubEgressSettings | undefined;
+  #egress: EgressStatus = { state: "off", error: new EgressError("the hub is not attached") };
   #ref: HeldLock | undefined;
 
   private constructor(opts: HubOptions, plan: SubnetPlan, pluginDir: string) {
@@ -82,6 +105,20 @@ export class HubNetwork {
     this.#cni = new CniPlugins({ runner: opts.runner, dir: pluginDir, env: opts.env });
     this.#bridgeList = bridgeNetwork({ name: NETWORK_NAME, bridge: HUB_BRIDGE, plan, dataDir: opts.paths.ipamDir });
     this.#loopbackList = loopbackNetwork(LOOPBACK_NAME);
+    const egress = opts.egress ?? true;
+    this.#egressSettings = egress === false ? undefined : egress === true ? {} : { ...egress };
+    // Bad egress settings fail the attach before anything is created.
+    if (this.#egressSettings) planEgress({ ...this.#egressSettings, hubSubnet: plan.cidr });
+  }
+
+  /** Egress as of attach: on (with slirp's nameserver) or off with the reason; the hub works either way. */
+  get egress(): EgressStatus {
+    return this.#egress;
+  }
+
+  /** Nameservers for containers' resolv.conf (HostsStore.create's `nameservers`): slirp's DNS, none when egress is off. */
+  get nameservers(): string[] {
+    return this.#egress.state === "on" ? this.#egress.egress.nameservers : [];
   }
 
   /** Joins the hub (creating it when absent) and holds a shared reference to it until release(). */
@@ -201,6 +238,7 @@ export class HubNetwork {
         await this.#reapAll();
         if (present && stored !== this.subnet) {
           log("hub: replacing the unused hub of subnet %s with %s", stored, this.subnet);
+          await Egress.stop({ paths: this.#paths });
           await this.#netns.remove(this.netnsPath);
           present = false;
         }
@@ -217,11 +255,28 @@ export class HubNetwork {
       await mkdir(this.#paths.ipamDir, { recursive: true });
       await writeFile(this.#paths.cniNetworkConfig, JSON.stringify(this.#bridgeList, null, 2) + "\n");
       await writeFile(this.#paths.cniLoopbackConfig, JSON.stringify(this.#loopbackList, null, 2) + "\n");
+      this.#egress = await this.#ensureEgress(signal);
     } finally {
       alone?.release();
     }
     // Still under the setup lock: nobody can tear the hub down between the checks above and this reference.
     this.#ref = await acquireFileLock(this.#paths.hubLock, { ...this.#lockOpts(signal), shared: true });
+  }
+
+  /** Under the setup lock: the hub's egress running (or found running), or why it is off. Cancellation propagates. */
+  async #ensureEgress(signal?: AbortSignal): Promise<EgressStatus> {
+    const ctx = { paths: this.#paths, runner: this.#runner, env: this.#env, hubNetns: this.netnsPath, hubSubnet: this.subnet, bridge: HUB_BRIDGE };
+    try {
+      if (!this.#egressSettings) {
+        const running = await Egress.find(ctx);
+        return running ? { state: "on", egress: running } : { state: "off", error: new EgressError("disabled by the engine's options (egress: false)") };
+      }
+      return { state: "on", egress: await Egress.ensure({ ...ctx, ...this.#egressSettings, signal }) };
+    } catch (err) {
+      if (!(err instanceof EgressError)) throw err;
+      log("hub: %s", err.message);
+      return { state: "off", error: err };
+    }
   }
 
   /** The bridge with the gateway address, up, and `lo` up, inside the hub netns. */
@@ -260,6 +315,7 @@ export class HubNetwork {
   /** The last one out: orphans, the hub netns (its bridge goes with it), the configs, the lease dir, the mount. */
   async #teardown(): Promise<void> {
     await this.#reapAll();
+    await Egress.stop({ paths: this.#paths });
     await this.#netns.remove(this.netnsPath);
     await rm(this.#paths.cniNetworkConfig, { force: true });
     await rm(this.#paths.cniLoopbackConfig, { force: true });
