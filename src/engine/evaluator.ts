@@ -181,14 +181,10 @@ export class Evaluator {
       if (bound) undo.push(() => bound.release());
       const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
       const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
-      // Execs join the hub network when they bind services or the session runs any (their names must resolve);
-      // otherwise a private netns with only loopback spares two CNI plugin runs per exec.
-      const net =
-        bound || this.#deps.network.hasServices()
-          ? await this.#deps.network.attach(id, { hostname: hostHash(key), aliases: bound?.aliases ?? [], signal: runSignal })
-          : undefined;
-      // The client's network goes away after its result is back: the caller does not wait for CNI DEL.
-      if (net) undo.push(() => this.#deps.network.detachLater(net));
+      // Every exec joins the hub: it reaches the session's services by name and the outside through egress
+      // (apt-get, pip). Its network goes away after its result is back: the caller does not wait for CNI DEL.
+      const net = await this.#deps.network.attach(id, { hostname: hostHash(key), aliases: bound?.aliases ?? [], signal: runSignal });
+      undo.push(() => this.#deps.network.detachLater(net));
       try {
         return await client.withLeaseScope(
           async (leased) => {
@@ -202,7 +198,9 @@ export class Evaluator {
               user: step.config.user || "0:0",
               ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
               mounts,
-              ...(net ? { networkNamespace: net.netnsPath, hostsFile: net.hostsPath, resolvConf: net.resolvConfPath } : {}),
+              networkNamespace: net.netnsPath,
+              hostsFile: net.hostsPath,
+              resolvConf: net.resolvConfPath,
               hostname: hostHash(key),
               labels: { [OWNER.kind]: "exec" },
               owner,

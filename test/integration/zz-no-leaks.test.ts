@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { ContainerdClient } from "../../src/containerd/index.js";
 import { Paths } from "../../src/common/paths.js";
 import { listLeases } from "../../src/network/index.js";
@@ -39,6 +40,8 @@ test("no task FIFO directories, container netns files, IP leases or hosts files 
   assert.equal((await readdir(paths.netnsDir).catch(() => [] as string[])).filter((f) => f !== "hub"), [], "netns files");
   assert.equal(await listLeases(`${paths.ipamDir}/svcd`), [], "IP leases");
   assert.equal(await readdir(paths.hostsDir).catch(() => []), [], "hosts files");
+  // The last engine to leave the hub stops its slirp4netns.
+  assert.not.ok(existsSync(paths.egressPidFile), "egress (slirp4netns) record");
 });
 
 test.run();

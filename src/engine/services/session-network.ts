@@ -62,7 +62,13 @@ export class SessionNetwork {
     try {
       await firewall.admit(this.#key, net.ip);
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
-      const files = await this.#store.create(id, { hostname: opts.hostname, ip: net.ip, sessionId: this.#sessionId, entries: this.#entriesFor(own) });
+      const files = await this.#store.create(id, {
+        hostname: opts.hostname,
+        ip: net.ip,
+        sessionId: this.#sessionId,
+        entries: this.#entriesFor(own),
+        nameservers: hub.nameservers, // slirp4netns's DNS when egress is on
+      });
       this.#members.set(id, own);
       let detached: Promise<void> | undefined;
       return {
@@ -100,10 +106,6 @@ export class SessionNetwork {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 
-  /** True while any service of the session runs: then every new container joins the network to see it. */
-  hasServices(): boolean {
-    return this.#published.size > 0;
-  }
 
   /** Makes a service's names resolve from every container of the session. */
   publish(id: string, ip: string, names: string[]): Promise<void> {
