@@ -1,11 +1,16 @@
 // What the forward agent does with each validated message, apart from the IPC plumbing (agent-main.ts), so that it
 // can be driven in-process by tests. It holds the agent's forwards: listeners handed over by the engine, each with
-// the connections it carries.
+// the connections it carries, and (issue 5) host-service listeners and UDP forwards (hub-listeners.ts), all in one
+// id space.
+import { Socket as DgramSocket } from "node:dgram";
 import { connect, Server, Socket } from "node:net";
 import { SvcdError } from "../common/errors.js";
-import type { AgentResponse, EngineToAgent } from "./agent-protocol.js";
+import type { AgentResponse, EngineToAgent, HostListenRequest, ListenDatagramsRequest } from "./agent-protocol.js";
+import { DatagramForward, HubTcpListener, HubUdpListener, type AgentForward, type EventSink } from "./hub-listeners.js";
 import { joinSockets } from "./socket-pipe.js";
 import { tcpProbe } from "./tcp-probe.js";
+
+export type { EventSink } from "./hub-listeners.js";
 
 /** Where the dispatcher sends responses (process.send in the agent). */
 export type ResponseSink = (response: AgentResponse) => void;
@@ -22,10 +27,12 @@ interface Forward {
 /** Executes engine requests inside the agent; `handle` is what arrived with the message, if anything. */
 export class AgentDispatcher {
   private readonly forwards = new Map<string, Forward>();
+  private readonly others = new Map<string, AgentForward | "starting">();
 
   constructor(
     private readonly respond: ResponseSink,
     private readonly log: AgentLog = () => {},
+    private readonly emit: EventSink = () => {},
   ) {}
 
   /** Handles one message; never throws (failures become error responses). */
@@ -36,7 +43,7 @@ export class AgentDispatcher {
         return;
       case "listen":
         if (!(handle instanceof Server)) return this.fail(msg.id, "INTERNAL", `listen ${msg.forwardId}: no listening socket came with the message`);
-        if (this.forwards.has(msg.forwardId)) {
+        if (this.exists(msg.forwardId)) {
           handle.close();
           return this.fail(msg.id, "ALREADY_EXISTS", `forward ${msg.forwardId} exists already`);
         }
@@ -54,19 +61,61 @@ export class AgentDispatcher {
         }
         return this.carry(forward, handle);
       }
+      case "host-listen":
+        return void this.hostListen(msg);
+      case "listen-datagrams":
+        return this.listenDatagrams(msg, handle);
+      case "datagram": {
+        const forward = this.others.get(msg.forwardId);
+        if (forward && forward !== "starting") forward.datagram(msg.peer, Buffer.from(msg.data, "base64"));
+        return;
+      }
     }
   }
 
   /** Closes every forward and its connections (the agent is stopping). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.forwards.keys()].map((id) => this.unlisten(id)));
+    await Promise.all([...this.forwards.keys(), ...this.others.keys()].map((id) => this.unlisten(id)));
   }
 
   /** Number of open forwards and connections, for tests and debug lines. */
   stats(): { forwards: number; connections: number } {
     let connections = 0;
     for (const f of this.forwards.values()) connections += f.connections.size;
-    return { forwards: this.forwards.size, connections };
+    return { forwards: this.forwards.size + this.others.size, connections };
+  }
+
+  private exists(forwardId: string): boolean {
+    return this.forwards.has(forwardId) || this.others.has(forwardId);
+  }
+
+  private async hostListen(msg: HostListenRequest): Promise<void> {
+    if (this.exists(msg.forwardId)) return this.fail(msg.id, "ALREADY_EXISTS", `forward ${msg.forwardId} exists already`);
+    this.others.set(msg.forwardId, "starting");
+    try {
+      const start = msg.protocol === "TCP" ? HubTcpListener.start : HubUdpListener.start;
+      const listener = await start(msg.forwardId, msg.address, msg.port, this.emit);
+      if (this.others.get(msg.forwardId) !== "starting") {
+        await listener.close(); // unlistened while starting
+        return this.fail(msg.id, "CANCELLED", `forward ${msg.forwardId} was closed while starting`);
+      }
+      this.others.set(msg.forwardId, listener);
+      this.respond({ type: "response", id: msg.id, ok: true });
+    } catch (err) {
+      if (this.others.get(msg.forwardId) === "starting") this.others.delete(msg.forwardId);
+      const code = SvcdError.is(err) ? err.code : "INTERNAL";
+      this.fail(msg.id, code, `host service ${msg.protocol} ${msg.address}:${msg.port}: ${(err as Error).message}`);
+    }
+  }
+
+  private listenDatagrams(msg: ListenDatagramsRequest, handle: unknown): void {
+    if (!(handle instanceof DgramSocket)) return this.fail(msg.id, "INTERNAL", `listen-datagrams ${msg.forwardId}: no dgram socket came with the message`);
+    if (this.exists(msg.forwardId)) {
+      handle.close();
+      return this.fail(msg.id, "ALREADY_EXISTS", `forward ${msg.forwardId} exists already`);
+    }
+    this.others.set(msg.forwardId, new DatagramForward(handle, msg.target, this.log, { idleMs: msg.idleMs }));
+    this.respond({ type: "response", id: msg.id, ok: true });
   }
 
   private listen(forwardId: string, server: Server, target: { ip: string; port: number }): void {
@@ -112,6 +161,12 @@ export class AgentDispatcher {
   }
 
   private async unlisten(forwardId: string): Promise<void> {
+    const other = this.others.get(forwardId);
+    if (other) {
+      this.others.delete(forwardId);
+      if (other !== "starting") await other.close();
+      return;
+    }
     const forward = this.forwards.get(forwardId);
     if (!forward) return;
     this.forwards.delete(forwardId);

@@ -2,9 +2,11 @@
 // (`nsenter --net=<hub> -- node agent-main.js`) with an IPC channel. It reports `ready`, answers requests (see
 // agent-protocol.ts), and exits when the channel closes — which is also what happens when the engine dies, so an
 // agent never outlives its engine. Diagnostics go to stderr, whose tail the engine quotes when the agent fails.
+import { Socket as DgramSocket } from "node:dgram";
 import { Server, Socket } from "node:net";
-import { AgentDispatcher } from "./agent-dispatcher.js";
+import { AgentDispatcher, type EventSink } from "./agent-dispatcher.js";
 import { parseEngineMessage, type AgentToEngine } from "./agent-protocol.js";
+import { SendBudget } from "./send-budget.js";
 
 function main(): void {
   const send = process.send?.bind(process);
@@ -16,7 +18,23 @@ function main(): void {
   const post = (msg: AgentToEngine) => {
     if (process.connected) send(msg, undefined, {}, (err) => err && log(`send failed: ${err.message}`));
   };
-  const dispatcher = new AgentDispatcher(post, log);
+  // Datagrams to the engine are dropped when too many bytes wait in the channel; accepted sockets never are, and a
+  // socket that could not be sent is destroyed (its client sees the connection end).
+  const budget = new SendBudget();
+  const emit: EventSink = (event, handle) => {
+    if (!process.connected) return void handle?.destroy();
+    if (event.type === "datagram") {
+      const n = event.data.length;
+      if (!budget.take(n)) return;
+      return void send(event, undefined, {}, () => budget.give(n));
+    }
+    send(event, handle, {}, (err) => {
+      if (!err) return;
+      log(`could not pass a connection of ${event.forwardId} to the engine: ${err.message}`);
+      handle?.destroy();
+    });
+  };
+  const dispatcher = new AgentDispatcher(post, log, emit);
   process.on("message", (raw: unknown, handle: unknown) => {
     let msg;
     try {
@@ -26,6 +44,7 @@ function main(): void {
       log((err as Error).message);
       if (handle instanceof Socket) handle.destroy();
       else if (handle instanceof Server) handle.close();
+      else if (handle instanceof DgramSocket) handle.close();
       return;
     }
     dispatcher.handle(msg, handle);

@@ -5,7 +5,8 @@
 // The IPC channel is referenced only while requests are pending, so an idle agent never keeps the engine's process
 // alive; when that process exits the channel closes and the agent exits too.
 import type { ChildProcess } from "node:child_process";
-import type { Server, Socket } from "node:net";
+import type { Socket as DgramSocket } from "node:dgram";
+import { Socket, type Server } from "node:net";
 import {
   AlreadyExistsError,
   CancelledError,
@@ -19,7 +20,7 @@ import {
 import { debug } from "../common/debug.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { agentEntry } from "./agent-entry.js";
-import { parseAgentMessage, type AgentRequest, type OkResponse } from "./agent-protocol.js";
+import { parseAgentMessage, type AgentEvent, type AgentRequest, type DatagramMessage, type OkResponse } from "./agent-protocol.js";
 
 const log = debug("forward");
 
@@ -38,6 +39,9 @@ export interface AgentProcessOptions {
 /** A request without its id (the channel assigns it). */
 export type RequestBody = AgentRequest extends infer R ? (R extends AgentRequest ? Omit<R, "id"> : never) : never;
 
+/** Receives the agent's events (host-service connections and datagrams); the socket comes with `accepted`. */
+export type AgentEventSink = (event: AgentEvent, handle: Socket | undefined) => void;
+
 interface Pending {
   resolve(r: OkResponse): void;
   reject(e: Error): void;
@@ -52,6 +56,8 @@ export class AgentProcess {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private stopping = false;
+  /** Where events go; the owner (ForwardAgent) sets it. Events arriving without one are dropped (sockets destroyed). */
+  onEvent: AgentEventSink | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -65,7 +71,7 @@ export class AgentProcess {
     // Only pending requests (and stop()) hold the engine's event loop; see the header.
     child.unref();
     (child.stderr as Socket | null)?.unref?.();
-    child.on("message", (raw: unknown) => this.onMessage(raw));
+    child.on("message", (raw: unknown, handle: unknown) => this.onMessage(raw, handle));
     void exited.then(() => this.failAll());
     this.idle();
   }
@@ -142,7 +148,7 @@ export class AgentProcess {
   }
 
   /** Sends a request (with a handle to pass, if any) and resolves with its successful response. */
-  request(body: RequestBody, handle?: Server, signal?: AbortSignal): Promise<OkResponse> {
+  request(body: RequestBody, handle?: Server | DgramSocket, signal?: AbortSignal): Promise<OkResponse> {
     if (!this.alive || !this.child.connected) return Promise.reject(this.gone());
     if (signal?.aborted) return Promise.reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal.reason }));
     const id = this.nextId++;
@@ -170,6 +176,12 @@ export class AgentProcess {
     this.child.send({ op: "adopt", forwardId }, socket, {}, (err) => err && socket.destroy());
   }
 
+  /** Sends a datagram of a UDP forward to the agent (no answer); `done` runs once it left or could not be sent. */
+  sendDatagram(msg: DatagramMessage, done: () => void): void {
+    if (!this.alive || !this.child.connected) return done();
+    this.child.send(msg, undefined, {}, () => done());
+  }
+
   /** Closes the channel (the agent exits on its own), SIGKILL after graceMs; resolves once it has exited. */
   async stop(graceMs = 2000): Promise<void> {
     this.stopping = true;
@@ -184,12 +196,19 @@ export class AgentProcess {
     clearTimeout(timer);
   }
 
-  private onMessage(raw: unknown): void {
+  private onMessage(raw: unknown, handle: unknown): void {
     let msg;
     try {
       msg = parseAgentMessage(raw);
     } catch (err) {
       log("agent %d: %s", this.pid, (err as Error).message);
+      if (isSocket(handle)) handle.destroy();
+      return;
+    }
+    if (msg.type === "accepted" || msg.type === "datagram") {
+      const socket = msg.type === "accepted" && isSocket(handle) ? handle : undefined;
+      if (this.onEvent) this.onEvent(msg, socket);
+      else socket?.destroy();
       return;
     }
     if (msg.type !== "response") return;
@@ -220,9 +239,15 @@ export class AgentProcess {
   }
 }
 
+/** True for a net.Socket that came with an IPC message. */
+function isSocket(handle: unknown): handle is Socket {
+  return handle instanceof Socket;
+}
+
 /** The error an agent reported, as the matching svcd error class. */
 function agentError(code: ErrorCode, message: string): SvcdError {
   if (code === "INVALID_ARGUMENT") return new InvalidArgumentError(message);
   if (code === "ALREADY_EXISTS") return new AlreadyExistsError(message);
+  if (code === "CANCELLED") return new CancelledError(message);
   return new InternalError(`forward agent: ${message}`);
 }

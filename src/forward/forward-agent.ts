@@ -13,17 +13,25 @@
 // reset on failure). Ownership of `server` passes to the agent: this process closes its own copy once the agent holds
 // it, and connections this side accepts in between are handed over too, so none is lost or served twice.
 //
-// Not here yet (issue 5): host services (hub → host) — the agent would listen on an address from the reserved
-// sub-range added to the hub bridge and send each accepted socket back over IPC to the engine, which dials the host
-// target in its own netns and joins the two with joinSockets(); and UDP, relayed per peer with idle expiry.
+// Host services (issue 5, hub → host): hostService() adds the listen address to the hub bridge (BridgeAddresses: a
+// /32 host route, reference-counted, removed on close), and the agent listens there. TCP: each accepted socket comes
+// back over IPC and HostServiceRelay dials the target here, in the engine's netns, joining the two; UDP: datagrams
+// are relayed over IPC per peer (HostServiceRelay, idle expiry, bounded channel). UDP `up`: forwardDatagrams() hands a
+// bound host dgram socket to the agent, which relays each peer's datagrams to the target (udp-peer-map.ts); what this
+// process's copy reads before the hand-over completes is passed on, so nothing is dropped there.
+import { Socket as DgramSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { ProcessRunner } from "../common/process-runner.js";
+import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
-import { checkEndpoint, checkTimeout, MAX_PROBE_TIMEOUT_MS } from "./agent-protocol.js";
+import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";
+import { BridgeAddresses } from "./bridge-addresses.js";
+import { checkHostName, HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
+import { SendBudget } from "./send-budget.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
 
 const log = debug("forward");
@@ -37,7 +45,26 @@ export interface AgentOptions {
   signal?: AbortSignal;
   /** Environment of the agent (PATH decides which nsenter runs). Default: process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The interface in the hub netns that host-service addresses are added to. Default: the hub bridge, "svcd0". */
+  hostServiceDevice?: string;
 }
+
+/** Where a host service listens inside the hub: an address of the reserved sub-range (HubNetwork.reservedAddress). */
+export interface HostServiceListen {
+  address: string;
+  port: number;
+  protocol: "TCP" | "UDP";
+}
+
+/** Options of forwardDatagrams. */
+export interface ForwardDatagramsOptions {
+  /** A peer's upstream socket in the hub closes after this long without traffic. Default 60 000. */
+  idleMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The hub bridge's name (network/hub/hub-network.ts HUB_BRIDGE), the default host-service device. */
+const DEFAULT_HOST_SERVICE_DEVICE = "svcd0";
 
 /** A TCP endpoint inside the hub netns. */
 export interface ForwardTarget {
@@ -56,6 +83,9 @@ export interface ForwardHandle {
 interface ForwardEntry {
   agent: AgentProcess;
   ended(): void;
+  /** Host services: the engine side, and the bridge address the forward holds. */
+  relay?: HostServiceRelay;
+  address?: string;
 }
 
 /** The forward agent of one engine process: health probes and TCP forwards from inside the hub netns. */
@@ -65,8 +95,15 @@ export class ForwardAgent {
   private closing: Promise<void> | undefined;
   private nextForward = 1;
   private readonly forwards = new Map<string, ForwardEntry>();
+  private readonly addresses: BridgeAddresses;
 
   private constructor(private readonly opts: AgentOptions, first: AgentProcess) {
+    this.addresses = new BridgeAddresses({
+      runner: opts.runner,
+      netns: opts.hubNetns,
+      device: opts.hostServiceDevice ?? DEFAULT_HOST_SERVICE_DEVICE,
+      env: opts.env,
+    });
     this.current = first;
     this.watch(first);
   }
@@ -139,39 +176,150 @@ export class ForwardAgent {
     }
   }
 
-  /** Stops the agent (and every forward) and waits for it to exit. Idempotent. */
+  /**
+   * A host service: listen.address (an IPv4/IPv6 literal, added to the hub bridge as a /32 or /128 until close)
+   * :listen.port inside the hub, each connection or datagram relayed to dial.host:dial.port dialled from THIS process's
+   * netns. A dial that fails resets the container's connection and is reported through opts.onError. A port in use in
+   * the hub is an AlreadyExistsError; nothing is left behind on any failure.
+   */
+  async hostService(
+    listen: HostServiceListen,
+    dial: HostDialTarget,
+    opts: HostServiceOptions & { signal?: AbortSignal } = {},
+  ): Promise<ForwardHandle> {
+    checkEndpoint(listen?.address, listen?.port);
+    checkProtocol(listen.protocol);
+    checkHostName(dial?.host);
+    checkPort(dial.port);
+    if (opts.dialTimeoutMs !== undefined) checkTimeout(opts.dialTimeoutMs, "dialTimeoutMs");
+    if (opts.idleMs !== undefined) checkTimeout(opts.idleMs, "idleMs", MAX_IDLE_MS);
+    if (opts.onError !== undefined && typeof opts.onError !== "function") throw new InvalidArgumentError("onError must be a function");
+    const agent = await this.agent(opts.signal);
+    const forwardId = `host-${this.nextForward++}`;
+    const target = { host: dial.host, port: dial.port };
+    const relay = new HostServiceRelay(forwardId, target, listen.protocol, (msg, done) => agent.sendDatagram(msg, done), opts);
+    let ended!: () => void;
+    const closed = new Promise<void>((resolve) => (ended = resolve));
+    throwIfAborted(opts.signal);
+    await this.addresses.acquire(listen.address);
+    try {
+      this.forwards.set(forwardId, { agent, ended, relay, address: listen.address });
+      // Not cancellable once sent (as forwardListener): the agent answers as soon as it listens or failed to.
+      await agent.request({ op: "host-listen", forwardId, address: listen.address, port: listen.port, protocol: listen.protocol });
+    } catch (err) {
+      this.forwards.delete(forwardId);
+      relay.close();
+      await this.addresses.release(listen.address).catch((e) => log("release %s: %s", listen.address, String(e)));
+      throw err;
+    }
+    if (!agent.alive) this.dropForwardsOf(agent);
+    log("host service %s: %s %s:%d → %s:%d via agent %d", forwardId, listen.protocol, listen.address, listen.port, dial.host, dial.port, agent.pid);
+    let closing: Promise<void> | undefined;
+    return { closed, close: () => (closing ??= this.unforward(forwardId).finally(ended)) };
+  }
+
+  /**
+   * UDP `up`: hands a bound host dgram socket to the agent, which relays each peer's datagrams to target in the hub
+   * (one upstream socket per peer, closed after opts.idleMs idle) and sends replies back to the peer from it. The
+   * socket belongs to the agent from now on: this process's copy is closed (on failure too).
+   */
+  async forwardDatagrams(socket: DgramSocket, target: { ip: string; port: number }, opts: ForwardDatagramsOptions = {}): Promise<ForwardHandle> {
+    if (!(socket instanceof DgramSocket)) throw new InvalidArgumentError("forwardDatagrams needs a dgram.Socket");
+    try {
+      try {
+        socket.address();
+      } catch (err) {
+        throw new InvalidArgumentError("forwardDatagrams needs a bound dgram.Socket", { cause: err });
+      }
+      checkEndpoint(target?.ip, target?.port);
+      const idleMs = opts.idleMs ?? 60_000;
+      checkTimeout(idleMs, "idleMs", MAX_IDLE_MS);
+      const agent = await this.agent(opts.signal);
+      throwIfAborted(opts.signal);
+      const forwardId = `udp-${this.nextForward++}`;
+      // Datagrams this copy reads until it is closed are passed on (within a byte budget), not lost.
+      const budget = new SendBudget();
+      socket.on("message", (data, rinfo) => {
+        const msg = { op: "datagram" as const, forwardId, peer: { address: rinfo.address, port: rinfo.port }, data: data.toString("base64") };
+        if (budget.take(msg.data.length)) agent.sendDatagram(msg, () => budget.give(msg.data.length));
+      });
+      await agent.request({ op: "listen-datagrams", forwardId, target: { ip: target.ip, port: target.port }, idleMs }, socket);
+      const address = socket.address();
+      socket.close();
+      let ended!: () => void;
+      const closed = new Promise<void>((resolve) => (ended = resolve));
+      this.forwards.set(forwardId, { agent, ended });
+      if (!agent.alive) this.dropForwardsOf(agent);
+      log("udp forward %s: %o → %s:%d via agent %d", forwardId, address, target.ip, target.port, agent.pid);
+      let closing: Promise<void> | undefined;
+      return { closed, close: () => (closing ??= this.unforward(forwardId).finally(ended)) };
+    } catch (err) {
+      try {
+        socket.close();
+      } catch {
+        // not bound or closed already
+      }
+      throw err;
+    }
+  }
+
+  /** Stops the agent (and every forward), removes host-service addresses, and waits for it to exit. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const restarting = this.restarting;
       await this.current.stop();
       if (restarting) await restarting.then((a) => a.stop(), () => undefined);
-      for (const entry of this.forwards.values()) entry.ended();
+      for (const entry of this.forwards.values()) {
+        entry.relay?.close();
+        entry.ended();
+      }
       this.forwards.clear();
+      await this.addresses.releaseAll();
     })();
     return this.closing;
   }
 
   private async unforward(forwardId: string): Promise<void> {
-    const agent = this.forwards.get(forwardId)?.agent;
+    const entry = this.forwards.get(forwardId);
     this.forwards.delete(forwardId);
-    if (!agent || !agent.alive || this.closing) return;
+    if (!entry) return;
+    entry.relay?.close();
     try {
-      await agent.request({ op: "unlisten", forwardId });
+      if (!entry.agent.alive || this.closing) return;
+      await entry.agent.request({ op: "unlisten", forwardId });
     } catch (err) {
       // The agent died meanwhile: the listener died with it.
-      if (agent.alive) throw err;
+      if (entry.agent.alive) throw err;
+    } finally {
+      if (entry.address !== undefined && !this.closing) await this.addresses.release(entry.address);
     }
   }
 
-  /** When an agent process exits, the forwards it carried have ended. */
+  /** When an agent process exits, the forwards it carried have ended; its events reach their forwards meanwhile. */
   private watch(agent: AgentProcess): void {
+    agent.onEvent = (event, socket) => this.onEvent(event, socket);
     void agent.exited.then(() => this.dropForwardsOf(agent));
+  }
+
+  private onEvent(event: AgentEvent, socket: Socket | undefined): void {
+    const relay = this.forwards.get(event.forwardId)?.relay;
+    if (event.type === "accepted") {
+      if (!socket) return;
+      if (relay) relay.accepted(socket);
+      else resetQuietly(socket); // closed meanwhile
+      return;
+    }
+    relay?.datagram(event.peer, Buffer.from(event.data, "base64"));
   }
 
   private dropForwardsOf(agent: AgentProcess): void {
     for (const [id, entry] of this.forwards) {
       if (entry.agent !== agent) continue;
       this.forwards.delete(id);
+      entry.relay?.close();
+      if (entry.address !== undefined) {
+        void this.addresses.release(entry.address).catch((err) => log("release %s: %s", entry.address, String(err)));
+      }
       entry.ended();
     }
   }

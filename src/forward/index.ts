@@ -1,4 +1,12 @@
-// The forward layer's public door: the agent in the hub netns (health probes, TCP forwards).
-export { ForwardAgent, type AgentOptions, type ForwardHandle, type ForwardTarget } from "./forward-agent.js";
+// The forward layer's public door: the agent in the hub netns (health probes, TCP and UDP forwards, host services).
+export {
+  ForwardAgent,
+  type AgentOptions,
+  type ForwardDatagramsOptions,
+  type ForwardHandle,
+  type ForwardTarget,
+  type HostServiceListen,
+} from "./forward-agent.js";
+export { checkHostName, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 export { type WaitForPortOptions } from "./port-waiter.js";
 export { backoffDelay } from "./backoff.js";
