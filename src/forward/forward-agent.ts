@@ -29,7 +29,7 @@ import type { ProcessRunner } from "../common/process-runner.js";
 import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
 import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";
-import { BridgeAddresses } from "./bridge-addresses.js";
+import { BridgeAddresses, checkDeviceName } from "./bridge-addresses.js";
 import { checkHostName, HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 import { SendBudget } from "./send-budget.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
@@ -114,6 +114,7 @@ export class ForwardAgent {
       throw new InvalidArgumentError(`hubNetns must be an absolute path to a network namespace file: ${JSON.stringify(opts.hubNetns)}`);
     }
     if (!existsSync(opts.hubNetns)) throw new NotFoundError(`hub network namespace ${opts.hubNetns} does not exist`);
+    if (opts.hostServiceDevice !== undefined) checkDeviceName(opts.hostServiceDevice);
     throwIfAborted(opts.signal);
     const first = await AgentProcess.spawn({ hubNetns: opts.hubNetns, runner: opts.runner, env: opts.env, signal: opts.signal });
     return new ForwardAgent(opts, first);

@@ -179,6 +179,18 @@ test("hostService validates its arguments before touching anything", async () =>
       assert.is(code(err), "INVALID_ARGUMENT", String(err));
     }
   }
+  try {
+    await agent.hostService({ address: ADDR, port: 80, protocol: "TCP" }, { host: "localhost", port: 80 }, { signal: AbortSignal.abort() });
+    assert.unreachable("ignored an aborted signal");
+  } catch (err) {
+    assert.is(code(err), "CANCELLED", String(err));
+  }
+  try {
+    await ForwardAgent.start({ hubNetns: netns.path, runner, hostServiceDevice: "svcd0; reboot" });
+    assert.unreachable("accepted a bad device name");
+  } catch (err) {
+    assert.is(code(err), "INVALID_ARGUMENT", String(err));
+  }
   assert.equal(addressesOf(netns.name, "svcd0"), []);
 });
 
