@@ -4,7 +4,8 @@ import type { Engine } from "../definition/index.js";
 import { CacheVolume } from "./cache-volume.js";
 import { Container } from "./container.js";
 import type { EngineSource } from "./engine-source.js";
-import { Host } from "./host.js";
+import { Host, parseServiceUri } from "./host.js";
+import type { Service } from "./service.js";
 
 export class Client implements EngineSource {
   readonly #engine: Promise<Engine>;
@@ -36,7 +37,13 @@ export class Client implements EngineSource {
 
   /** The caller's host: its directories and services. */
   host(): Host {
-    return new Host();
+    return new Host(this);
+  }
+
+  /** A host service from a URI such as "tcp://localhost:3306" (what the CLI takes). */
+  service(uri: string): Service {
+    const { host, port } = parseServiceUri(uri);
+    return this.host().service([port], { host });
   }
 
   /** Stops everything this session started. Idempotent. */

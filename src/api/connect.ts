@@ -30,9 +30,10 @@ function lazyDefault(): Client {
 }
 
 /** A default Client, connected on first use (like Dagger's `dag`), closed when the process is about to exit. */
-export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "close"> = {
+export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "service" | "close"> = {
   container: () => lazyDefault().container(),
   cacheVolume: (name: string) => lazyDefault().cacheVolume(name),
   host: () => lazyDefault().host(),
+  service: (uri: string) => lazyDefault().service(uri),
   close: () => (defaultClient ? defaultClient.close() : Promise.resolve()),
 };

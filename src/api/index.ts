@@ -8,4 +8,4 @@ export { Container, type AsServiceOptions, type WithExecOptions, type WithExpose
 export { ContainerFile } from "./file.js";
 export { CacheVolume } from "./cache-volume.js";
 export { Directory } from "./directory.js";
-export { Host } from "./host.js";
+export { Host, type HostServiceOptions, type HostServicePortOptions } from "./host.js";

@@ -1,12 +1,29 @@
 // The host adapter for an engine running in the caller's own process: host-side work done right here.
 import { lstat, opendir } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, isIPv6, type Server } from "node:net";
+import { createSocket, type Socket as DatagramSocket } from "node:dgram";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, throwIfAborted } from "../common/errors.js";
 import type { HostAdapter } from "../engine/index.js";
 
 export class LocalHost implements HostAdapter {
+  bindUdp(address: string, port: number, signal?: AbortSignal): Promise<DatagramSocket> {
+    throwIfAborted(signal);
+    return new Promise((resolve, reject) => {
+      const socket = createSocket({ type: isIPv6(address) ? "udp6" : "udp4" });
+      socket.once("error", (err: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(
+          err.code === "EADDRINUSE"
+            ? new InvalidArgumentError(`UDP port ${port} on ${address} is already in use: another process holds it (see \`ss -lunp 'sport = :${port}'\`); pick another frontend port or random: true`, { cause: err })
+            : new InvalidArgumentError(`cannot bind UDP ${address}:${port}: ${err.message}`, { cause: err }),
+        );
+      });
+      socket.bind({ address, port, exclusive: true }, () => resolve(socket));
+    });
+  }
+
   listenTcp(address: string, port: number, signal?: AbortSignal): Promise<Server> {
     throwIfAborted(signal);
     return new Promise((resolve, reject) => {

@@ -113,6 +113,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     volumes,
     agent: () => resources.agent(),
     host: opts.host,
+    resources,
     sessionSignal: session.signal,
   });
   return new EmbeddedEngine({ client, evaluator, services, resources, session, network });

@@ -9,7 +9,7 @@ import type { Owner } from "../../common/owner.js";
 import type { Paths } from "../../common/paths.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
 import type { ContainerdClient } from "../../containerd/index.js";
-import { assertDnsLabel, assertPort, digestOf, hostHash, type ContainerDef, type ContainerServiceDef, type PortProtocol, type ServiceDef, type UpPort, type UpRequest, type UpSession } from "../../definition/index.js";
+import { assertDnsLabel, assertPort, digestOf, hostHash, type ContainerDef, type ContainerServiceDef, type HostServiceDef, type PortProtocol, type ServiceDef, type UpPort, type UpRequest, type UpSession } from "../../definition/index.js";
 import type { ForwardAgent, ForwardHandle } from "../../forward/index.js";
 import type { HostAdapter } from "../host-adapter.js";
 import { isIP } from "node:net";
@@ -18,6 +18,8 @@ import type { CacheVolumes, MountedVolume } from "../cache-volumes.js";
 import type { ResolvedContainer } from "../evaluator.js";
 import type { PlannedBinding } from "../plan.js";
 import { RunningService } from "./running-service.js";
+import { RunningHostService } from "./running-host-service.js";
+import { allocateReservedAddress, type HubNetwork } from "../../network/index.js";
 import { ServiceLogs } from "./service-logs.js";
 import { ServiceRegistry, type ServiceLease } from "./service-registry.js";
 import type { SessionNetwork } from "./session-network.js";
@@ -47,9 +49,14 @@ export interface ServiceManagerDeps {
   agent: () => Promise<ForwardAgent>;
   /** Host-side work (listeners for `up`) done on the caller's side. */
   host: HostAdapter;
+  /** The hub (for host services' reserved addresses). */
+  resources: { hub(): Promise<HubNetwork> };
   /** Aborted when the session closes. */
   sessionSignal: AbortSignal;
 }
+
+/** A running service of either kind, as binders see it. */
+export type ActiveService = RunningService | RunningHostService;
 
 /** The bound services of one container: alias entries for its hosts file, and a signal that fires if one exits. */
 export interface BoundServices {
@@ -61,7 +68,7 @@ export interface BoundServices {
 
 export class ServiceManager {
   readonly #deps: ServiceManagerDeps;
-  readonly #registry: ServiceRegistry<RunningService>;
+  readonly #registry: ServiceRegistry<ActiveService>;
   /** Teardowns still finishing after their services stopped; the session's end waits for them. */
   readonly #finishing = new Set<Promise<void>>();
   readonly #ups = new Set<UpSession>();
@@ -73,7 +80,7 @@ export class ServiceManager {
 
   /** The service's definition digest: its container's digest, args and custom hostname. */
   async digest(def: ServiceDef, signal?: AbortSignal): Promise<string> {
-    if (def.kind !== "container") throw new InvalidArgumentError("host services come with `up` and host tunnels (not available in this version)");
+    if (def.kind === "host") return digestOf({ kind: "host", host: def.host, ports: def.ports, hostname: def.hostname });
     const resolved = await this.#deps.builder.resolve(def.container, signal);
     return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname });
   }
@@ -88,9 +95,43 @@ export class ServiceManager {
   }
 
   /** Starts the service if needed and keeps it running until stop(). */
-  async start(def: ServiceDef, signal?: AbortSignal): Promise<RunningService> {
+  async start(def: ServiceDef, signal?: AbortSignal): Promise<ActiveService> {
     const key = await this.digest(def, signal);
-    return this.#registry.pin(key, (k) => this.#start(def as ContainerServiceDef, k), signal);
+    return this.#registry.pin(key, (k) => this.#startAny(def, k), signal);
+  }
+
+  #startAny(def: ServiceDef, key: string): Promise<ActiveService> {
+    return def.kind === "host" ? this.#startHost(def, key) : this.#start(def, key);
+  }
+
+  /** A host service: a reserved hub address with a listener per port, tunnelled to the caller's host. */
+  async #startHost(def: HostServiceDef, key: string): Promise<RunningHostService> {
+    const { paths, runner, network, resources } = this.#deps;
+    const hostname = def.hostname ?? hostHash(key);
+    assertDnsLabel(hostname, "service hostname");
+    const hub = await resources.hub();
+    const agent = await this.#deps.agent();
+    const address = await allocateReservedAddress(paths, runner, hub);
+    const id = `svcd-${hostHash(this.#deps.sessionId)}-host-${hostname.slice(0, 24)}-${randomBytes(4).toString("hex")}`;
+    const service = await RunningHostService.start({
+      key,
+      hostname,
+      id,
+      def,
+      address,
+      agent,
+      logs: new ServiceLogs(paths.serviceLogsDir, id),
+      unpublish: () => network.unpublish(id),
+      onTeardown: (finished) => this.#track(id, finished),
+    });
+    try {
+      await network.publish(id, address.ip, [hostname, this.fullName(hostname)]);
+    } catch (err) {
+      await service.stop();
+      throw err;
+    }
+    log("%s: host service %s → %s", id, address.ip, def.host);
+    return service;
   }
 
   async stop(def: ServiceDef, opts: { kill: boolean }, signal?: AbortSignal): Promise<void> {
@@ -99,7 +140,7 @@ export class ServiceManager {
 
   /** Starts (or joins) every binding, healthy, and holds them until release(). */
   async bind(bindings: PlannedBinding[], signal?: AbortSignal): Promise<BoundServices> {
-    const leases: ServiceLease<RunningService>[] = [];
+    const leases: ServiceLease<ActiveService>[] = [];
     const failed = new AbortController();
     const releaseAll = () => {
       for (const l of leases) l.release();
@@ -108,7 +149,7 @@ export class ServiceManager {
       const acquired = await Promise.all(
         bindings.map(async (b) => {
           const key = await this.digest(b.service, signal);
-          const lease = await this.#registry.acquire(key, (k) => this.#start(b.service as ContainerServiceDef, k), signal);
+          const lease = await this.#registry.acquire(key, (k) => this.#startAny(b.service, k), signal);
           leases.push(lease);
           return { alias: b.alias, lease };
         }),
@@ -141,6 +182,7 @@ export class ServiceManager {
     const key = await this.digest(def, signal);
     const lease = await this.#registry.acquire(key, (k) => this.#start(def, k), signal);
     const handles: ForwardHandle[] = [];
+    const service = lease.service;
     const ports: UpPort[] = [];
     const close = async () => {
       await Promise.all(handles.map((h) => h.close().catch((err: unknown) => log("up: close: %s", err))));
@@ -149,12 +191,23 @@ export class ServiceManager {
     try {
       const agent = await this.#deps.agent();
       for (const m of mappings) {
-        if (m.protocol !== "TCP") throw new InvalidArgumentError(`up() of ${m.protocol} port ${m.backend} is not available in this version: only TCP is forwarded`);
+        if (m.protocol === "UDP") {
+          const socket = await this.#deps.host.bindUdp(bind, m.frontend, signal);
+          try {
+            const frontend = socket.address().port;
+            handles.push(await agent.forwardDatagrams(socket, { ip: service.ip, port: m.backend }, signal ? { signal } : {}));
+            ports.push({ frontend, backend: m.backend, protocol: "UDP" });
+          } catch (err) {
+            socket.close();
+            throw err;
+          }
+          continue;
+        }
         const server = await this.#deps.host.listenTcp(bind, m.frontend, signal);
         try {
           const address = server.address();
           const frontend = typeof address === "object" && address ? address.port : m.frontend;
-          handles.push(await agent.forwardListener(server, { ip: lease.service.ip, port: m.backend }, signal ? { signal } : {}));
+          handles.push(await agent.forwardListener(server, { ip: service.ip, port: m.backend }, signal ? { signal } : {}));
           ports.push({ frontend, backend: m.backend, protocol: m.protocol });
         } catch (err) {
           server.close();

@@ -197,6 +197,11 @@ export class HubNetwork {
     return [...ids].sort();
   }
 
+  /** How many reserved addresses there are (valid n for reservedAddress). */
+  get reservedCount(): number {
+    return this.#plan.reservedCount;
+  }
+
   /** The n-th (0-based) address of the reserved sub-range, never handed out by IPAM (host-service listeners). */
   reservedAddress(n: number): string {
     return reservedAddressOf(this.#plan, n);

@@ -1,0 +1,62 @@
+// Host services: a container reaches a server on the caller's host through a service with its own hostname.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { createServer, type Server } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { connect, type Client } from "../../../src/index.js";
+
+const test = suite<{ client: Client; echo: Server; echoPort: number }>("host services");
+const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+test.before(async (ctx) => {
+  ctx.client = await connect({ namespace: "svcd-test", serviceGracePeriodMs: 200 });
+  ctx.echo = createServer((s) => s.pipe(s));
+  ctx.echoPort = await listen(ctx.echo);
+});
+test.after(async (ctx) => {
+  await ctx.client.close();
+  ctx.echo.close();
+});
+
+test("a container reaches a host TCP echo server as db:<port>", async ({ client, echoPort }) => {
+  const db = client.host().service([{ backend: echoPort }]);
+  const out = await client.container().from("busybox").withEnvVariable("N", unique()).withServiceBinding("db", db)
+    .withExec(["sh", "-c", `echo ping | nc -w 2 db ${echoPort}`]).stdout();
+  assert.is(out, "ping\n");
+  assert.match(await db.hostname(), /^[0-9a-v]{13}$/);
+});
+
+test("client.service(tcp://localhost:<port>) does the same; frontend can differ from backend", async ({ client }) => {
+  const http = createHttpServer((_q, s) => s.end("from the host"));
+  const port = await listen(http as unknown as Server);
+  try {
+    const viaUri = await client.container().from("busybox").withEnvVariable("N", unique())
+      .withServiceBinding("web", client.service(`tcp://localhost:${port}`))
+      .withExec(["wget", "-qO-", `http://web:${port}/`]).stdout();
+    assert.is(viaUri, "from the host");
+    const remapped = await client.container().from("busybox").withEnvVariable("N", unique())
+      .withServiceBinding("web", client.host().service([{ frontend: 80, backend: port }], { host: "127.0.0.1" }))
+      .withExec(["wget", "-qO-", "http://web/"]).stdout();
+    assert.is(remapped, "from the host");
+  } finally {
+    http.close();
+  }
+});
+
+test("a host target that refuses resets the container's connection instead of hanging", async ({ client }) => {
+  const closed = createServer();
+  const port = await listen(closed);
+  await new Promise((r) => closed.close(r)); // nothing listens there now
+  const started = Date.now();
+  const out = await client.container().from("busybox").withEnvVariable("N", unique())
+    .withServiceBinding("gone", client.host().service([{ backend: port }]))
+    .withExec(["sh", "-c", `echo x | nc -w 10 gone ${port}; echo "exit $?"`]).stdout();
+  assert.match(out, /exit/);
+  assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+});
+
+test.run();
