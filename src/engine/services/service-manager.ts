@@ -111,7 +111,16 @@ export class ServiceManager {
     assertDnsLabel(hostname, "service hostname");
     const hub = await resources.hub();
     const agent = await this.#deps.agent();
-    const address = await allocateReservedAddress(paths, runner, hub);
+    const reserved = await allocateReservedAddress(paths, runner, hub);
+    // Only this session's containers may reach the listener (the hub firewall's input hook).
+    let unguard: () => Promise<void>;
+    try {
+      unguard = await network.guard(reserved.ip);
+    } catch (err) {
+      await reserved.release();
+      throw err;
+    }
+    const address = { ip: reserved.ip, release: async () => { await unguard().catch(() => {}); await reserved.release(); } };
     const id = `svcd-${hostHash(this.#deps.sessionId)}-host-${hostname.slice(0, 24)}-${randomBytes(4).toString("hex")}`;
     const service = await RunningHostService.start({
       key,

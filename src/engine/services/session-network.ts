@@ -107,6 +107,15 @@ export class SessionNetwork {
   }
 
 
+  /** Lets only this session's containers reach `ip` (a host service's listener in the hub); returns the undo. */
+  async guard(ip: string): Promise<() => Promise<void>> {
+    const hub = await this.#hub();
+    this.#firewall ??= new SessionFirewall(hub.netnsPath, this.#runner);
+    const firewall = this.#firewall;
+    await firewall.admit(this.#key, ip);
+    return () => firewall.evict(this.#key, ip);
+  }
+
   /** Makes a service's names resolve from every container of the session. */
   publish(id: string, ip: string, names: string[]): Promise<void> {
     this.#published.set(id, { ip, names });

@@ -3,8 +3,8 @@
 // accepts sources from that session's set and drops the rest; ARP and traffic to the hub itself are untouched.
 //
 // Ruleset (table bridge svcd): map `dest` ipv4 → verdict `jump s_<session>`; per session a set `m_<session>` of its
-// addresses and a chain `s_<session>` { ip saddr @m_<session> accept; drop }; chain `forward` (hook forward)
-// { ip daddr vmap @dest }. Invariant: an address is in at most one session's set and `dest` entry; admitting a fresh
+// addresses and a chain `s_<session>` { ip saddr @m_<session> accept; drop }; chains `forward` (bridged frames) and
+// `input` (frames to the hub's own addresses: host-service listeners), each { ip daddr vmap @dest }. Invariant: an address is in at most one session's set and `dest` entry; admitting a fresh
 // address first drops whatever a crashed engine left for it. Every update is one atomic `nft -f -` transaction.
 import { debug } from "../../common/debug.js";
 import { InternalError, InvalidArgumentError } from "../../common/errors.js";
@@ -53,6 +53,8 @@ export class SessionFirewall {
       `add table bridge ${TABLE}`,
       `add map bridge ${TABLE} dest { type ipv4_addr : verdict ; }`,
       `add chain bridge ${TABLE} forward { type filter hook forward priority 0 ; policy accept ; }`,
+      // Frames to the hub's own addresses (host-service listeners) pass the input hook: the same map guards them.
+      `add chain bridge ${TABLE} input { type filter hook input priority 0 ; policy accept ; }`,
       `add set bridge ${TABLE} m_${key} { type ipv4_addr ; }`,
       `add chain bridge ${TABLE} s_${key}`,
     ];
@@ -81,7 +83,8 @@ export class SessionFirewall {
     const listed = await this.#runner.run("nsenter", [`--net=${this.#hubNetns}`, "--", "nft", "list", "table", "bridge", TABLE]);
     const text = listed.stdout;
     const script: string[] = [];
-    if (!/ip daddr vmap @dest/.test(text)) script.push(`add rule bridge ${TABLE} forward ip daddr vmap @dest`);
+    if (!/chain forward \{[^}]*ip daddr vmap @dest/.test(text)) script.push(`add rule bridge ${TABLE} forward ip daddr vmap @dest`);
+    if (!/chain input \{[^}]*ip daddr vmap @dest/.test(text)) script.push(`add rule bridge ${TABLE} input ip daddr vmap @dest`);
     const chain = new RegExp(`chain s_${key} \\{[^}]*ip saddr @m_${key} accept`).test(text);
     if (!chain) script.push(`add rule bridge ${TABLE} s_${key} ip saddr @m_${key} accept`, `add rule bridge ${TABLE} s_${key} drop`);
     if (script.length > 0) await this.#nft(script.join("\n"));

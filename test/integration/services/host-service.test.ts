@@ -59,4 +59,24 @@ test("a host target that refuses resets the container's connection instead of ha
   assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
 });
 
+test("another session reaches neither the name nor the address of a host service", async ({ client, echoPort }) => {
+  const name = `hostsvc${Date.now().toString(36)}`;
+  const svc = client.host().service([{ backend: echoPort }]).withHostname(name);
+  await svc.start();
+  const other = await connect({ namespace: "svcd-test", sessionId: `other-${unique()}` });
+  try {
+    const here = await client.container().from("busybox").withEnvVariable("N", unique())
+      .withExec(["sh", "-c", `echo ping | nc -w 2 ${name} ${echoPort}; grep -w ${name} /etc/hosts`]).stdout();
+    const [reply, hostsLine] = here.split("\n");
+    assert.is(reply, "ping");
+    const ip = hostsLine!.split(/\s+/)[0]!;
+    const there = await other.container().from("busybox").withEnvVariable("N", unique())
+      .withExec(["sh", "-c", `echo ping | nc -w 2 ${ip} ${echoPort} || echo unreachable; echo ping | nc -w 2 ${name} ${echoPort} || echo unresolvable`]).stdout();
+    assert.is(there, "unreachable\nunresolvable\n");
+  } finally {
+    await other.close();
+    await svc.stop();
+  }
+});
+
 test.run();
