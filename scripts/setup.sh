@@ -26,6 +26,8 @@ command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
 packages=(
   containerd runc containernetworking-plugins rootlesskit slirp4netns uidmap busybox-static tini mmdebstrap
   docker-registry skopeo iproute2 util-linux nftables golang-github-containerd-containerd-dev
+  # the MariaDB host-service test starts its own private mariadbd (test/integration/services/mariadb.test.ts)
+  mariadb-server
 )
 missing=()
 for pkg in "${packages[@]}"; do
@@ -35,8 +37,27 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # mariadb-server starts a system-wide server on install where an init system runs; the tests start their own
+  # (private port, socket and datadir), so for the length of this install policy-rc.d (honoured by invoke-rc.d and
+  # deb-systemd-invoke) refuses that one service and allows every other. An existing policy-rc.d is left alone.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    cat >"$policy" <<'EOF_POLICY'
+#!/bin/sh
+# svcd scripts/setup.sh, for one apt-get install: MariaDB's system server is not started (the tests run their own).
+# usage per invoke-rc.d(8): policy-rc.d [--quiet] [--list] <initscript ID> <actions>
+for arg; do case "$arg" in --*) ;; *) id="$arg"; break ;; esac; done
+case "${id:-}" in mariadb | mariadb.service | mysql | mysql.service) exit 101 ;; esac
+exit 0
+EOF_POLICY
+    chmod 0755 "$policy"
+    own_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 else
   log "Debian packages present"
 fi

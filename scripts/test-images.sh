@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the OCI image layouts the tests push into their local registry — without any internet registry:
 #   busybox  from Debian's busybox-static (seconds)
-#   python   Debian bookworm + python3 + python-is-python3 via mmdebstrap, from the machine's apt sources (~1 min)
-# Cached under $SVCD_IMAGE_CACHE (default /var/cache/svcd/images)/<key>/{busybox,python}, where <key> hashes this
+#   python          Debian bookworm + python3 + python-is-python3 via mmdebstrap, from the machine's apt sources (~1 min)
+#   mariadb-client  Debian bookworm + mariadb-client-core (the `mariadb` CLI) via mmdebstrap, likewise (~1 min)
+# Cached under $SVCD_IMAGE_CACHE (default /var/cache/svcd/images)/<key>/<image>, where <key> hashes this
 # script, scripts/oci-layout.mjs, the package versions that go into the images and the apt sources; <cache>/current
 # points at the newest complete set. A run whose key is already built does nothing.
 set -euo pipefail
@@ -66,27 +67,39 @@ node "$here/oci-layout.mjs" --tar "$work/busybox.tar" --out "$work/out/busybox" 
   --cmd '["sh"]' --env "PATH=$image_path"
 rm -rf "$root" "$work/busybox.tar"
 
-# --- python ----------------------------------------------------------------------------------------------------
-log "building python (mmdebstrap bookworm, about a minute)"
+# --- Debian-based images ----------------------------------------------------------------------------------------
 mirror=()
 if [ -f "$sources" ]; then mirror=("$sources"); fi
-mmdebstrap --variant=minbase --include=python3,python-is-python3 --format=tar \
-  --aptopt='Acquire::Check-Valid-Until "false"' \
-  --aptopt='Acquire::Languages "none"' \
-  --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --dpkgopt='path-exclude=/usr/share/man/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' \
-  --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' \
-  bookworm "$work/python.tar" "${mirror[@]}"
-# Device nodes are the runtime's business (and cannot be created in a user namespace): keep /dev empty.
-# (grep reads all of tar's output: `grep -q` would exit early, SIGPIPE tar and fail the pipeline under pipefail)
-if tar -tf "$work/python.tar" | grep '^\./dev/.' >/dev/null; then
-  tar --delete -f "$work/python.tar" --wildcards './dev/?*'
-fi
-node "$here/oci-layout.mjs" --tar "$work/python.tar" --out "$work/out/python" --tag latest --arch "$arch" \
-  --cmd '["python3"]' --env "PATH=$image_path"
-rm -f "$work/python.tar"
+
+# debian_image <name> <packages,comma,separated> <cmd-json>: a bookworm minbase rootfs with those packages, as a
+# one-layer OCI layout in $work/out/<name>. Docs, man pages and locales are left out to keep it small.
+debian_image() {
+  local name="$1" include="$2" cmd="$3"
+  local started=$SECONDS
+  log "building $name (mmdebstrap bookworm + $include, about a minute)"
+  mmdebstrap --variant=minbase --include="$include" --format=tar \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --aptopt='Acquire::Languages "none"' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' \
+    bookworm "$work/$name.tar" "${mirror[@]}"
+  # Device nodes are the runtime's business (and cannot be created in a user namespace): keep /dev empty.
+  # (grep reads all of tar's output: `grep -q` would exit early, SIGPIPE tar and fail the pipeline under pipefail)
+  if tar -tf "$work/$name.tar" | grep '^\./dev/.' >/dev/null; then
+    tar --delete -f "$work/$name.tar" --wildcards './dev/?*'
+  fi
+  node "$here/oci-layout.mjs" --tar "$work/$name.tar" --out "$work/out/$name" --tag latest --arch "$arch" \
+    --cmd "$cmd" --env "PATH=$image_path"
+  rm -f "$work/$name.tar"
+  log "$name built in $((SECONDS - started)) s"
+}
+
+debian_image python python3,python-is-python3 '["python3"]'
+# mariadb-client-core holds the `mariadb` client without the Perl tools mariadb-client drags in.
+debian_image mariadb-client mariadb-client-core '["mariadb"]'
 
 # --- publish ---------------------------------------------------------------------------------------------------
 touch "$work/out/complete"
