@@ -12,8 +12,8 @@ import { onProcessEnd } from "./process-end.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 
-/** The images scripts/test-images.sh builds, by the name they get in the registry. */
-export const TEST_IMAGES = ["busybox", "python"] as const;
+/** The images scripts/test-images.sh builds, by the name they get in the registry (`mariadb-client`: the `mariadb` CLI). */
+export const TEST_IMAGES = ["busybox", "python", "mariadb-client"] as const;
 export type TestImage = (typeof TEST_IMAGES)[number];
 
 export interface StartRegistryOptions {
