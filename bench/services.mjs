@@ -207,9 +207,14 @@ try {
     if (spawns) for (const r of ours) out.push(spawnTable(r.name));
   }
   console.log(out.join("\n\n"));
-  const left = await new Ctr(address, namespace).lines("containers", "ls", "-q");
-  const svcLeft = [];
-  for (const id of left) if (id.includes("-svc-")) svcLeft.push(id);
+  // stop() resolves once a service has exited; its container and network are removed in the background (the
+  // client's close() waits for that), so give the last teardowns a moment before calling anything a leak.
+  let svcLeft = [];
+  for (let i = 0; i < 100; i++) {
+    svcLeft = (await new Ctr(address, namespace).lines("containers", "ls", "-q")).filter((id) => id.includes("-svc-"));
+    if (svcLeft.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   if (svcLeft.length) throw new Error(`service containers left behind: ${svcLeft.join(", ")}`);
   console.log(`\n${await machineLine()}; svcd containerd: ${address}; peers' containerd: ${PEER_CONTAINERD}`);
 } finally {

@@ -3,14 +3,16 @@
 //
 // Layout: <Paths.hostsDir>/<container id>/{hosts, resolv.conf, hostname, meta.json}; meta.json is written first, so
 // a directory without it is a crashed create (listed with an empty session, for reaping).
-// Lock: every create, setEntries and remove holds Paths.hostsLock exclusively (flock; several engine processes share
-// the store). Reads (list) take no lock: they tolerate a directory appearing or vanishing.
+// Lock: rewrites of existing hosts files (setEntries) hold Paths.hostsLock exclusively (flock; several engine
+// processes share the store). create needs none — mkdir of the container's own directory is the exclusive step —
+// and neither does remove of that directory (an in-place writer of an unlinked file harms nobody). Reads (list)
+// take no lock: they tolerate a directory appearing or vanishing.
 // Invariants: a hosts file only ever holds names validated as DNS names and addresses validated as IPs — input is
 // validated before any byte is written. setEntries rewrites the hosts file IN PLACE (open r+, write, truncate), never
 // by rename: the file is bind-mounted into a running container, which would keep seeing the old inode.
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.js";
+import { AlreadyExistsError, throwIfAborted, InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { withFileLock } from "../../common/file-lock.js";
 import { currentOwner } from "../../common/owner.js";
 import type { Paths } from "../../common/paths.js";
@@ -82,7 +84,8 @@ export class HostsStore {
     const dir = this.#dir(id);
     const files = this.#files(id);
     await mkdir(this.#paths.hostsDir, { recursive: true, mode: 0o755 });
-    await this.#locked(opts.signal, async () => {
+    throwIfAborted(opts.signal);
+    await (async () => {
       try {
         await mkdir(dir, { mode: 0o755 });
       } catch (err) {
@@ -100,34 +103,38 @@ export class HostsStore {
         await rm(dir, { recursive: true, force: true });
         throw err;
       }
-    });
+    })();
     log("%s: hosts files created (session %s)", id, opts.sessionId);
     return files;
   }
 
   /** Replaces the managed block of the container's hosts file in place (same inode); NotFoundError when absent. */
   async setEntries(id: string, entries: HostsEntry[], opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.setEntriesMany([{ id, entries }], opts);
+    const [missing] = await this.setEntriesMany([{ id, entries }], opts);
+    if (missing) throw new NotFoundError(`no hosts file for ${id}`);
   }
 
   /**
    * Rewrites several containers' managed blocks under one acquisition of the store lock (a service starting or
    * stopping updates every container of its session at once). All input is validated before any file is touched.
+   * A container whose files are gone (removed meanwhile) is skipped; its id is returned.
    */
-  async setEntriesMany(updates: { id: string; entries: HostsEntry[] }[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async setEntriesMany(updates: { id: string; entries: HostsEntry[] }[], opts: { signal?: AbortSignal } = {}): Promise<string[]> {
     const valid = updates.map(({ id, entries }) => {
       validateContainerId(id);
       return { id, entries: validateEntries(entries), hostsPath: this.#files(id).hostsPath };
     });
-    if (valid.length === 0) return;
+    const missing: string[] = [];
+    if (valid.length === 0) return missing;
     await this.#locked(opts.signal, async () => {
       for (const { id, entries, hostsPath } of valid) {
         let handle;
         try {
           handle = await open(hostsPath, "r+");
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`no hosts file for ${id}`, { cause: err });
-          throw err;
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+          missing.push(id);
+          continue;
         }
         try {
           const next = Buffer.from(replaceManagedBlock(await handle.readFile("utf8"), entries), "utf8");
@@ -139,12 +146,14 @@ export class HostsStore {
         log("%s: hosts entries set (%d)", id, entries.length);
       }
     });
+    return missing;
   }
 
   /** Deletes the container's files; idempotent. */
   async remove(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     validateContainerId(id);
-    await this.#locked(opts.signal, () => rm(this.#dir(id), { recursive: true, force: true }));
+    throwIfAborted(opts.signal);
+    await rm(this.#dir(id), { recursive: true, force: true });
     log("%s: hosts files removed", id);
   }
 
