@@ -18,7 +18,12 @@ export class SessionResources {
 
   hub(): Promise<HubNetwork> {
     if (!this.#hub) {
-      const hub = HubNetwork.attach({ paths: this.#paths, runner: this.#runner });
+      const hub = HubNetwork.attach({ paths: this.#paths, runner: this.#runner }).then((attached) => {
+        // Containers still run without egress; say once, clearly, why they cannot reach the outside.
+        const egress = attached.egress;
+        if (egress.state === "off") process.emitWarning(egress.error.message, { code: "SVCD_EGRESS_OFF" });
+        return attached;
+      });
       this.#hub = hub;
       hub.catch(() => {
         if (this.#hub === hub) this.#hub = undefined; // the next caller tries again
