@@ -1,5 +1,5 @@
 // The hub's CNI network configurations, pure: a `bridge` network whose `host-local` IPAM keeps its leases under
-// Paths and never hands out the reserved sub-range, and a `loopback` network that brings `lo` up.
+// Paths and never hands out the reserved sub-range.
 //
 // No iptables anywhere (ipMasq false): the bridge lives in the private hub netns, and the host gets no bridge,
 // veth or route. hairpinMode lets a container reach itself through its own service address.
@@ -60,11 +60,6 @@ export function bridgeNetwork(opts: BridgeNetworkOptions): CniConfigList {
       },
     ],
   };
-}
-
-/** The loopback network: only brings `lo` up in the container's netns. */
-export function loopbackNetwork(name: string): CniConfigList {
-  return { cniVersion: CNI_VERSION, name, plugins: [{ type: "loopback" }] };
 }
 
 /** What a single plugin of a list reads on stdin: the list's version and name merged into its own entry. */

@@ -2,7 +2,8 @@
 // per-container netns files attached to it through Debian's CNI plugins.
 //
 // State (all under Paths): the hub netns file (Paths.hubNetns), container netns files (Paths.containerNetns(id)),
-// the CNI config lists (Paths.cniNetworkConfig, cniLoopbackConfig) and host-local's leases (Paths.ipamDir/svcd/).
+// the CNI config list (Paths.cniNetworkConfig) and host-local's leases (Paths.ipamDir/svcd/). A container netns is
+// created with its `lo` already up (`unshare --net=<file> ip link set lo up`), which spares a loopback plugin run.
 // Locks: Paths.hubSetupLock (exclusive) serialises creating and tearing down the hub; Paths.hubLock is held SHARED by
 // each attached HubNetwork for its life — the kernel's reference count of engines — and taken exclusively (without
 // waiting, under the setup lock) only to learn that no engine is attached. host-local locks its own lease dir.
@@ -18,7 +19,7 @@ import { acquireFileLock, tryAcquireFileLock, withFileLock, type HeldLock } from
 import type { Paths } from "../../common/paths.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 import { debug } from "../../common/debug.js";
-import { bridgeNetwork, loopbackNetwork, pluginStdin, subnetOfConfig, type CniConfigList } from "../cni/cni-config.js";
+import { bridgeNetwork, pluginStdin, subnetOfConfig, type CniConfigList } from "../cni/cni-config.js";
 import { CniPlugins, locateCniPlugins } from "../cni/cni-plugins.js";
 import { resultAddress } from "../cni/cni-result.js";
 import { CniError } from "../cni/cni-error.js";
@@ -38,7 +39,6 @@ export const DEFAULT_SUBNET = "10.87.0.0/16";
 export const HUB_BRIDGE = "svcd0";
 /** The CNI network name: host-local keeps leases in `<ipamDir>/<name>/`. */
 export const NETWORK_NAME = "svcd";
-const LOOPBACK_NAME = "svcd-loopback";
 const CONTAINER_IFNAME = "eth0";
 const NETNS_PREFIX = "ctr-";
 
@@ -88,7 +88,6 @@ export class HubNetwork {
   readonly #netns: NetnsFiles;
   readonly #cni: CniPlugins;
   readonly #bridgeList: CniConfigList;
-  readonly #loopbackList: CniConfigList;
   readonly #egressSettings: HubEgressSettings | undefined;
   #egress: EgressStatus = { state: "off", error: new EgressError("the hub is not attached") };
   #ref: HeldLock | undefined;
@@ -104,7 +103,6 @@ export class HubNetwork {
     this.#netns = new NetnsFiles({ dir: opts.paths.netnsDir, runner: opts.runner, env: opts.env });
     this.#cni = new CniPlugins({ runner: opts.runner, dir: pluginDir, env: opts.env });
     this.#bridgeList = bridgeNetwork({ name: NETWORK_NAME, bridge: HUB_BRIDGE, plan, dataDir: opts.paths.ipamDir });
-    this.#loopbackList = loopbackNetwork(LOOPBACK_NAME);
     const egress = opts.egress ?? true;
     this.#egressSettings = egress === false ? undefined : egress === true ? {} : { ...egress };
     // Bad egress settings fail the attach before anything is created.
@@ -136,17 +134,8 @@ export class HubNetwork {
     if (!this.#ref) throw new InternalError(`hub network released: cannot add container ${id}`);
     throwIfAborted(opts.signal);
     const netnsPath = this.#paths.containerNetns(id);
-    await this.#netns.create(netnsPath, opts.signal);
+    await this.#netns.create(netnsPath, opts.signal, { loopbackUp: true });
     try {
-      await this.#cni.invoke({
-        plugin: "loopback",
-        command: "ADD",
-        containerId: id,
-        netns: netnsPath,
-        ifname: "lo",
-        config: pluginStdin(this.#loopbackList),
-        signal: opts.signal,
-      });
       const stdout = await this.#cni.invoke({
         plugin: "bridge",
         command: "ADD",
@@ -259,7 +248,6 @@ export class HubNetwork {
       await mkdir(this.#paths.cniConfigDir, { recursive: true });
       await mkdir(this.#paths.ipamDir, { recursive: true });
       await writeFile(this.#paths.cniNetworkConfig, JSON.stringify(this.#bridgeList, null, 2) + "\n");
-      await writeFile(this.#paths.cniLoopbackConfig, JSON.stringify(this.#loopbackList, null, 2) + "\n");
       this.#egress = await this.#ensureEgress(signal);
     } finally {
       alone?.release();
@@ -323,7 +311,7 @@ export class HubNetwork {
     await Egress.stop({ paths: this.#paths });
     await this.#netns.remove(this.netnsPath);
     await rm(this.#paths.cniNetworkConfig, { force: true });
-    await rm(this.#paths.cniLoopbackConfig, { force: true });
+    await rm(this.#paths.cniLoopbackConfig, { force: true }); // written by earlier versions
     await rm(this.#leaseDir, { recursive: true, force: true });
     await this.#netns.releasePrivateDir();
     log("hub: torn down");

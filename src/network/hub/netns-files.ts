@@ -40,8 +40,11 @@ export class NetnsFiles {
     if (probe.exitCode === 0) await runChecked(this.#runner, "umount", [this.dir], { env: this.#env });
   }
 
-  /** A new netns bound to `path`; AlreadyExistsError when the file exists. Leaves nothing behind on failure. */
-  async create(path: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * A new netns bound to `path` (with its `lo` up when asked: one process instead of a CNI loopback run);
+   * AlreadyExistsError when the file exists. Leaves nothing behind on failure.
+   */
+  async create(path: string, signal?: AbortSignal, opts: { loopbackUp?: boolean } = {}): Promise<void> {
     try {
       const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDONLY, 0o444);
       await handle.close();
@@ -52,7 +55,8 @@ export class NetnsFiles {
       throw new InternalError(`could not create network namespace file ${path}`, { cause: err });
     }
     try {
-      await runChecked(this.#runner, "unshare", [`--net=${path}`, "true"], { env: this.#env, signal });
+      const inside = opts.loopbackUp ? ["ip", "link", "set", "lo", "up"] : ["true"];
+      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", ...inside], { env: this.#env, signal });
     } catch (err) {
       await this.remove(path);
       throw err;
