@@ -12,6 +12,7 @@ import { runChecked, type ProcessRunner } from "../common/process-runner.js";
 import { assertVolumeName, type CacheSharing } from "../definition/index.js";
 import { acquireFileLock, tryAcquireFileLock, type HeldLock } from "../common/file-lock.js";
 import type { SpecMount } from "../runtime/index.js";
+import type { PlannedMount } from "./plan.js";
 
 /** A volume mounted for one run; `release()` frees its lock or copy. */
 export interface MountedVolume {
@@ -26,6 +27,30 @@ export class CacheVolumes {
   constructor(paths: Paths, runner: ProcessRunner) {
     this.#paths = paths;
     this.#runner = runner;
+  }
+
+  /**
+   * The OCI mounts for a step's or service's planned mounts: cache volumes prepared per their sharing mode, host
+   * directories as bind mounts. When one fails, the volumes already prepared are released before it throws.
+   */
+  async mountPlanned(planned: readonly PlannedMount[], signal?: AbortSignal): Promise<{ mounts: SpecMount[]; volumes: MountedVolume[] }> {
+    const mounts: SpecMount[] = [];
+    const volumes: MountedVolume[] = [];
+    try {
+      for (const m of planned) {
+        if (m.kind === "cache") {
+          const mounted = await this.mount(m.volume, m.path, m.sharing, signal);
+          volumes.push(mounted);
+          mounts.push(mounted.mount);
+        } else {
+          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+        }
+      }
+    } catch (err) {
+      for (const v of volumes) await v.release().catch(() => {});
+      throw err;
+    }
+    return { mounts, volumes };
   }
 
   /** The host directory holding a volume's data (created on first use). */

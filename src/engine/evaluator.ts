@@ -11,9 +11,9 @@ import type { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { digestOf, sha256Digest, hostHash, resolveContainerPath, type ContainerDef, type ExecResult, type ProgressEvent } from "../definition/index.js";
 import type { PulledImage } from "../image/index.js";
-import { readSnapshotFile, startContainer, type SpecMount } from "../runtime/index.js";
+import { readSnapshotFile, startContainer } from "../runtime/index.js";
 import { BuildCache, type CachedStep } from "./build-cache.js";
-import type { CacheVolumes, MountedVolume } from "./cache-volumes.js";
+import type { CacheVolumes } from "./cache-volumes.js";
 import type { HostAdapter } from "./host-adapter.js";
 import type { ImageResolver } from "./image-resolver.js";
 import { makePlan, type Plan, type PlannedBinding, type PlannedMount, type PlannedStep } from "./plan.js";
@@ -163,19 +163,9 @@ export class Evaluator {
   async #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
     const { client, cache, paths, runner, owner } = this.#deps;
     this.#deps.onProgress?.({ type: "exec", command: step.args, cached: false });
-    const volumes: MountedVolume[] = [];
+    const { mounts, volumes } = await this.#deps.volumes.mountPlanned(step.mounts, signal);
     const undo: (() => Promise<void> | void)[] = [];
     try {
-      const mounts: SpecMount[] = [];
-      for (const m of step.mounts) {
-        if (m.kind === "cache") {
-          const mounted = await this.#deps.volumes.mount(m.volume, m.path, m.sharing, signal);
-          volumes.push(mounted);
-          mounts.push(mounted.mount);
-        } else {
-          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
-        }
-      }
       // Bound services start (healthy) before the client runs; one that exits cancels the client.
       const bound = step.bindings.length > 0 ? await this.#deps.services().bind(step.bindings, signal) : undefined;
       if (bound) undo.push(() => bound.release());

@@ -199,6 +199,18 @@ function parseDatagram(side: string, msg: Record<string, unknown>): { forwardId:
   return { forwardId: msg.forwardId, peer: { address: msg.peer.address, port: msg.peer.port }, data: msg.data };
 }
 
+/** A message's `target` ({ ip, port } inside the hub), validated. */
+function engineTarget(msg: Record<string, unknown>): { ip: string; port: number } {
+  const target = msg.target;
+  if (!isRecord(target)) throw bad("engine", msg, "target");
+  try {
+    checkEndpoint(target.ip, target.port);
+  } catch (err) {
+    throw bad("engine", msg, "target", err);
+  }
+  return { ip: target.ip as string, port: target.port as number };
+}
+
 function bad(side: string, msg: unknown, why: string, cause?: unknown): InternalError {
   return new InternalError(`forward agent protocol: bad ${side} message (${why}): ${JSON.stringify(msg)?.slice(0, 200)}`, { cause });
 }
@@ -219,14 +231,8 @@ export function parseEngineMessage(msg: unknown): EngineToAgent {
     case "listen": {
       if (!isId(msg.id)) throw bad("engine", msg, "id");
       if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
-      const target = msg.target;
-      if (!isRecord(target)) throw bad("engine", msg, "target");
-      try {
-        checkEndpoint(target.ip, target.port);
-      } catch (err) {
-        throw bad("engine", msg, "target", err);
-      }
-      return { id: msg.id, op: "listen", forwardId: msg.forwardId, target: { ip: target.ip as string, port: target.port as number } };
+      const target = engineTarget(msg);
+      return { id: msg.id, op: "listen", forwardId: msg.forwardId, target };
     }
     case "unlisten":
       if (!isId(msg.id)) throw bad("engine", msg, "id");
@@ -248,20 +254,13 @@ export function parseEngineMessage(msg: unknown): EngineToAgent {
     case "listen-datagrams": {
       if (!isId(msg.id)) throw bad("engine", msg, "id");
       if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
-      const target = msg.target;
-      if (!isRecord(target)) throw bad("engine", msg, "target");
-      try {
-        checkEndpoint(target.ip, target.port);
-      } catch (err) {
-        throw bad("engine", msg, "target", err);
-      }
+      const target = engineTarget(msg);
       try {
         checkTimeout(msg.idleMs, "idleMs", MAX_IDLE_MS);
       } catch (err) {
         throw bad("engine", msg, "idleMs", err);
       }
-      const t = { ip: target.ip as string, port: target.port as number };
-      return { id: msg.id, op: "listen-datagrams", forwardId: msg.forwardId, target: t, idleMs: msg.idleMs as number };
+      return { id: msg.id, op: "listen-datagrams", forwardId: msg.forwardId, target, idleMs: msg.idleMs as number };
     }
     case "datagram":
       return { op: "datagram", ...parseDatagram("engine", msg) };

@@ -21,6 +21,7 @@
 // process's copy reads before the hand-over completes is passed on, so nothing is dropped there.
 import { Socket as DgramSocket } from "node:dgram";
 import { existsSync } from "node:fs";
+import { abortable } from "../common/abortable.js";
 import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
@@ -344,15 +345,4 @@ export class ForwardAgent {
     if (this.closing) throw new CancelledError("the forward agent is closed");
     return next;
   }
-}
-
-/** Rejects with CancelledError when signal aborts first (the awaited work goes on for other callers). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  throwIfAborted(signal);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError("operation cancelled", { cause: signal.reason }));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -13,8 +13,8 @@ import { assertDnsLabel, assertPort, digestOf, hostHash, type ContainerDef, type
 import type { ForwardAgent, ForwardHandle } from "../../forward/index.js";
 import type { HostAdapter } from "../host-adapter.js";
 import { isIP } from "node:net";
-import { startContainer, type SpecMount } from "../../runtime/index.js";
-import type { CacheVolumes, MountedVolume } from "../cache-volumes.js";
+import { startContainer } from "../../runtime/index.js";
+import type { CacheVolumes } from "../cache-volumes.js";
 import type { ResolvedContainer } from "../evaluator.js";
 import type { PlannedBinding } from "../plan.js";
 import { RunningService } from "./running-service.js";
@@ -280,18 +280,9 @@ export class ServiceManager {
       // A service's own bindings start with it and stay up while it runs.
       const bound = await this.bind(plan.bindings, signal);
       undo.push(() => bound.release());
-      const volumes: MountedVolume[] = [];
-      const mounts: SpecMount[] = [];
-      for (const m of plan.mounts) {
-        if (m.kind === "cache") {
-          const v = await this.#deps.volumes.mount(m.volume, m.path, m.sharing, signal);
-          volumes.push(v);
-          undo.push(() => v.release());
-          mounts.push(v.mount);
-        } else {
-          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
-        }
-      }
+      // Cache volumes (a LOCKED one included) are held for the service's whole life.
+      const { mounts, volumes } = await this.#deps.volumes.mountPlanned(plan.mounts, signal);
+      for (const v of volumes) undo.push(() => v.release());
       const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
       undo.push(() => net.detach());
       const logs = new ServiceLogs(paths.serviceLogsDir, id);
@@ -354,9 +345,8 @@ export class ServiceManager {
     const agent = await this.#deps.agent();
     const stop = new AbortController();
     const signals = AbortSignal.any([stop.signal, bindingsFailed, this.#deps.sessionSignal]);
-    const exited = service.exited.then(({ exitCode }) => {
-      throw new ServiceError({ service: service.hostname, reason: `exited with code ${exitCode} before it was healthy`, exitCode, logs: service.logs.tail() });
-    });
+    // An exit ends the wait at once (the probes would only notice at their next attempt); the catch below says why.
+    const exited = service.exited.then(() => Promise.reject(new Error("exited")));
     exited.catch(() => {});
     try {
       await Promise.race([
@@ -364,6 +354,7 @@ export class ServiceManager {
         Promise.all(tcp.map((p) => agent.waitForPort(service.ip, p.port, { timeoutMs, signal: signals, shouldStop: () => service.exitCode !== undefined }))),
       ]);
     } catch (err) {
+      // RunningService records the exit code before `exited` resolves.
       if (service.exitCode !== undefined) {
         throw new ServiceError({ service: service.hostname, reason: `exited with code ${service.exitCode} before it was healthy`, exitCode: service.exitCode, logs: service.logs.tail() });
       }

@@ -2,7 +2,8 @@
 // binding holds a reference, and an unreferenced, unpinned service is stopped after the grace period. Pure
 // bookkeeping: how a service starts and stops is the `ServiceStarter`'s business.
 import { debug } from "../../common/debug.js";
-import { CancelledError, throwIfAborted } from "../../common/errors.js";
+import { CancelledError } from "../../common/errors.js";
+import { abortable } from "../../common/abortable.js";
 
 const log = debug("service");
 
@@ -57,7 +58,7 @@ export class ServiceRegistry<S extends RegisteredService> {
       this.#maybeScheduleStop(key, entry);
     };
     try {
-      const service = await abortable(entry.starting, signal);
+      const service = await abortable(entry.starting, signal, "waiting for the service");
       return { service, release };
     } catch (err) {
       release();
@@ -71,7 +72,7 @@ export class ServiceRegistry<S extends RegisteredService> {
     entry.pinned = true;
     this.#cancelGrace(entry);
     try {
-      return await abortable(entry.starting, signal);
+      return await abortable(entry.starting, signal, "waiting for the service");
     } catch (err) {
       entry.pinned = false;
       throw err;
@@ -152,24 +153,4 @@ export class ServiceRegistry<S extends RegisteredService> {
     })();
     return entry.stopping;
   }
-}
-
-/** Waits for `promise`, or rejects with CancelledError when `signal` aborts first (the promise keeps running). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  throwIfAborted(signal);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError("waiting for the service was cancelled", { cause: signal.reason }));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -49,6 +49,11 @@ export class SessionNetwork {
     this.#runner = runner;
   }
 
+  #firewallOf(hub: HubNetwork): SessionFirewall {
+    this.#firewall ??= new SessionFirewall(hub.netnsPath, this.#runner);
+    return this.#firewall;
+  }
+
   /** The session's key in the hub firewall: only addresses with the same key reach each other. */
   get #key(): string {
     return hostHash(this.#sessionId);
@@ -57,8 +62,7 @@ export class SessionNetwork {
   async attach(id: string, opts: AttachOptions): Promise<AttachedContainer> {
     const hub = await this.#hub();
     const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
-    this.#firewall ??= new SessionFirewall(hub.netnsPath, this.#runner);
-    const firewall = this.#firewall;
+    const firewall = this.#firewallOf(hub);
     try {
       await firewall.admit(this.#key, net.ip);
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
@@ -109,9 +113,7 @@ export class SessionNetwork {
 
   /** Lets only this session's containers reach `ip` (a host service's listener in the hub); returns the undo. */
   async guard(ip: string): Promise<() => Promise<void>> {
-    const hub = await this.#hub();
-    this.#firewall ??= new SessionFirewall(hub.netnsPath, this.#runner);
-    const firewall = this.#firewall;
+    const firewall = this.#firewallOf(await this.#hub());
     await firewall.admit(this.#key, ip);
     return () => firewall.evict(this.#key, ip);
   }
