@@ -196,6 +196,23 @@ test("a build step shared by two callers: A's abort ends only A's wait; B gets t
   assert.is(ctx.gates.requests.filter((p) => p === path).length, 1, "the step ran once");
 });
 
+test("a service start shared by two binders: A's abort ends only A's wait; B runs against the one service", async (ctx) => {
+  const name = `share${unique().replace(/[^a-z0-9]/g, "").slice(-8)}`;
+  const svc = gatedHttpd(ctx, name);
+  const abort = new AbortController();
+  const client = (n: number) => busybox(ctx.client).withEnvVariable("N", String(n)).withServiceBinding("web", svc).withExec(["wget", "-qO-", "http://web:8080/"]);
+  const a = client(1).stdout({ signal: abort.signal });
+  const b = client(2).stdout();
+  a.catch(() => {});
+  b.catch(() => {});
+  await ctx.gates.arrived(`/${name}`); // the one start is under way, both binders wait on it
+  abort.abort();
+  await rejectsWith(a, "CANCELLED");
+  ctx.gates.open(`/${name}`);
+  assert.is(await b, name);
+  assert.is(ctx.gates.requests.filter((p) => p === `/${name}`).length, 1, "one start");
+});
+
 test("an image pull shared by two callers: A's abort ends only A's wait; B gets the image", async () => {
   // A registry proxy that holds manifest requests until the test lets them through.
   const upstream = process.env.SVCD_TEST_REGISTRY!;
