@@ -59,9 +59,11 @@ export class EmbeddedEngine implements Engine {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const { session, services, resources, client, network } = this.#parts;
+      const { session, services, resources, client, network, evaluator } = this.#parts;
       session.abort(new CancelledError("the session was closed"));
       await services.closeAll().catch((err) => log("closing services: %s", err));
+      // Builds and pulls whose callers gave up may still be cleaning up: they finish before the network goes.
+      await evaluator.drain();
       await network.drain();
       await resources.close().catch((err) => log("closing network: %s", err));
       client.close();

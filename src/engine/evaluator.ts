@@ -1,10 +1,12 @@
 // Evaluates container definitions: resolves the image, computes every step's chain key, and builds what the build
 // cache lacks — `withNewFile` by applying a one-file tar layer, `withExec` by running the command on a snapshot of
-// its parent and committing the result. Concurrent evaluations of one chain in this process share one build.
+// its parent and committing the result. Concurrent evaluations of one chain in this process share one build: a
+// caller's abort ends only its own wait; the build is cancelled once no caller waits for it (SingleFlight).
 import { randomBytes } from "node:crypto";
 import type { ContainerdClient } from "../containerd/index.js";
 import { ExecError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
+import { SingleFlight } from "../common/single-flight.js";
 import { OWNER } from "../common/labels.js";
 import { ownerLabels, type Owner } from "../common/owner.js";
 import type { Paths } from "../common/paths.js";
@@ -55,7 +57,7 @@ const BUILD_LEASE_EXPIRE_MS = 60 * 60 * 1000;
 
 export class Evaluator {
   readonly #deps: EvaluatorDeps;
-  readonly #inflight = new Map<string, Promise<CachedStep>>();
+  readonly #inflight = new SingleFlight<string, CachedStep>({ what: "build step" });
 
   constructor(deps: EvaluatorDeps) {
     this.#deps = deps;
@@ -103,6 +105,11 @@ export class Evaluator {
     return lastExec ? { resolved, lastExec } : { resolved };
   }
 
+  /** Resolves once no build step or pull is under way, abandoned ones included (the session's end waits for it). */
+  async drain(): Promise<void> {
+    await Promise.all([this.#inflight.drain(), this.#deps.images.drain()]);
+  }
+
   /** Reads a file of the evaluated container through a short task (no host-side mount). */
   async readFile(def: ContainerDef, path: string, signal?: AbortSignal): Promise<Buffer> {
     const { resolved } = await this.build(def, signal);
@@ -118,23 +125,18 @@ export class Evaluator {
   }
 
   #buildStep(step: PlannedStep, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
-    const running = this.#inflight.get(key);
-    if (running) return running;
-    const build = (async () => {
-      const cached = await this.#deps.cache.lookup(key, signal);
+    // The build runs under its own signal (aborted when every waiter has gone), never the first caller's.
+    return this.#inflight.run(key, async (shared) => {
+      const cached = await this.#deps.cache.lookup(key, shared);
       if (cached) {
         if (step.kind === "exec") this.#deps.onProgress?.({ type: "exec", command: step.args, cached: true });
         return cached;
       }
-      throwIfAborted(signal);
-      const made = step.kind === "newFile" ? await this.#applyFile(step, key, parent, signal) : await this.#runExec(step, key, parent, resolved, signal);
+      throwIfAborted(shared);
+      const made = step.kind === "newFile" ? await this.#applyFile(step, key, parent, shared) : await this.#runExec(step, key, parent, resolved, shared);
       this.#deps.cache.remember(made);
       return made;
-    })();
-    this.#inflight.set(key, build);
-    const forget = () => this.#inflight.delete(key);
-    build.then(forget, forget);
-    return build;
+    }, signal);
   }
 
   async #applyFile(step: Extract<PlannedStep, { kind: "newFile" }>, key: string, parent: string, signal?: AbortSignal): Promise<CachedStep> {

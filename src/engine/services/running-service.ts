@@ -1,7 +1,8 @@
 // A service container from start to stop: its task, network, volumes, logs and the services it binds itself.
 // `stop()` is the one teardown path (asked for, grace period over, session closed, or the process exited) and is
-// idempotent: names unpublished, SIGTERM (SIGKILL after 10 s, or at once with `kill`); once the process has exited,
-// the task, container, snapshot, netns, IP lease, hosts files and volume locks are released in the background.
+// idempotent: names unpublished, SIGTERM (SIGKILL after 10 s, or at once with `kill`; a later `kill` escalates a
+// stop under way), and it resolves only once the process has exited; then the task, container, snapshot, netns, IP
+// lease, hosts files and volume locks are released in the background.
 import { debug } from "../../common/debug.js";
 import type { RunningTask } from "../../runtime/index.js";
 import type { MountedVolume } from "../cache-volumes.js";
@@ -14,12 +15,17 @@ const log = debug("service");
 /** How long a service may take to exit after SIGTERM before it gets SIGKILL. */
 export const TERMINATE_GRACE_MS = 10_000;
 
+/** What a service needs of its task (a RunningTask; narrow so the stop sequence can be tested alone). */
+export type ServiceTask = Pick<RunningTask, "id" | "wait" | "kill" | "delete">;
+
 export interface RunningServiceParts {
   key: string;
   hostname: string;
-  task: RunningTask;
-  network: AttachedContainer;
+  task: ServiceTask;
+  network: Pick<AttachedContainer, "ip" | "detach">;
   logs: ServiceLogs;
+  /** SIGTERM → SIGKILL delay; default TERMINATE_GRACE_MS (tests shorten it). */
+  terminateGraceMs?: number;
   volumes: MountedVolume[];
   /** Releases the services this one binds. */
   releaseBindings: () => void;
@@ -67,7 +73,10 @@ export class RunningService implements RegisteredService {
    * (task, container, snapshot, network, volumes) goes on in the background: await `finished` for it.
    */
   stop(opts: { kill: boolean } = { kill: false }): Promise<void> {
-    if (!this.#stopping) {
+    if (this.#stopping) {
+      // stop({ kill: true }) during a SIGTERM stop: no waiting out the rest of the 10 s.
+      if (opts.kill && this.#exitCode === undefined) void this.#kill("SIGKILL");
+    } else {
       this.#stopping = this.#terminate(opts.kill);
       this.#finished = this.#stopping.then(() => this.#cleanup());
       this.#parts.onTeardown?.(this.#finished);
@@ -81,18 +90,28 @@ export class RunningService implements RegisteredService {
   }
 
   async #terminate(kill: boolean): Promise<void> {
-    const { task, unpublish } = this.#parts;
+    const { unpublish } = this.#parts;
     await unpublish().catch((err) => log("%s: unpublish: %s", this.containerId, err));
     if (this.#exitCode !== undefined) return;
-    await task.kill(kill ? "SIGKILL" : "SIGTERM", { all: true }).catch((err) => log("%s: kill: %s", this.containerId, err));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), TERMINATE_GRACE_MS))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) log("%s: no exit %d ms after SIGTERM: SIGKILL", this.containerId, TERMINATE_GRACE_MS);
-    // task.delete() below kills what is left (SIGKILL) and waits for it.
+    await this.#kill(kill ? "SIGKILL" : "SIGTERM");
+    if (!kill) {
+      const graceMs = this.#parts.terminateGraceMs ?? TERMINATE_GRACE_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.exited.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        log("%s: no exit %d ms after SIGTERM: SIGKILL", this.containerId, graceMs);
+        await this.#kill("SIGKILL");
+      }
+    }
+    await this.exited; // the contract: stop() resolves once the process has exited
+  }
+
+  #kill(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+    return this.#parts.task.kill(signal, { all: true }).catch((err) => log("%s: kill %s: %s", this.containerId, signal, err));
   }
 
   async #cleanup(): Promise<void> {

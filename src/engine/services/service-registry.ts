@@ -1,6 +1,10 @@
 // One session's running services, de-duplicated by definition digest: concurrent binders share one start, each
 // binding holds a reference, and an unreferenced, unpinned service is stopped after the grace period. Pure
 // bookkeeping: how a service starts and stops is the `ServiceStarter`'s business.
+//
+// Invariants: a start belongs to the session, not to whoever asked first — a caller's abort ends only its own wait
+// (and drops its reference, or its pin request); a `start()` pins only once it has succeeded; `stop()` (or the
+// session's end) during a start cancels that start, and its waiters fail with the stop's reason.
 import { debug } from "../../common/debug.js";
 import { CancelledError } from "../../common/errors.js";
 import { abortable } from "../../common/abortable.js";
@@ -12,15 +16,22 @@ export interface RegisteredService {
   readonly key: string;
   /** Resolves when the service's process exits (for any reason). */
   readonly exited: Promise<unknown>;
+  /** Idempotent; a later call with `kill` escalates a stop under way. */
   stop(opts: { kill: boolean }): Promise<void>;
 }
 
-export type ServiceStarter<S extends RegisteredService> = (key: string) => Promise<S>;
+/** Starts the service for `key`; `signal` aborts when the start is no longer wanted (stop(), session closed). */
+export type ServiceStarter<S extends RegisteredService> = (key: string, signal: AbortSignal) => Promise<S>;
 
 interface Entry<S extends RegisteredService> {
   starting: Promise<S>;
+  started: boolean;
+  /** Aborted by stop() or closeAll() while the start is under way. */
+  cancel: AbortController;
   refs: number;
   pinned: boolean;
+  /** start() calls still waiting: they hold the service like references until they pin it or give up. */
+  pinning: number;
   graceTimer?: NodeJS.Timeout | undefined;
   stopping?: Promise<void> | undefined;
 }
@@ -58,7 +69,7 @@ export class ServiceRegistry<S extends RegisteredService> {
       this.#maybeScheduleStop(key, entry);
     };
     try {
-      const service = await abortable(entry.starting, signal, "waiting for the service");
+      const service = await this.#wait(entry, signal);
       return { service, release };
     } catch (err) {
       release();
@@ -66,25 +77,27 @@ export class ServiceRegistry<S extends RegisteredService> {
     }
   }
 
-  /** Starts the service if needed and keeps it running until `stop()`. */
+  /** Starts the service if needed and keeps it running until `stop()`; pinned only if the start succeeds in time. */
   async pin(key: string, start: ServiceStarter<S>, signal?: AbortSignal): Promise<S> {
     const entry = this.#entry(key, start);
-    entry.pinned = true;
+    entry.pinning++;
     this.#cancelGrace(entry);
     try {
-      return await abortable(entry.starting, signal, "waiting for the service");
-    } catch (err) {
-      entry.pinned = false;
-      throw err;
+      const service = await this.#wait(entry, signal);
+      entry.pinned = true;
+      return service;
+    } finally {
+      entry.pinning--;
+      this.#maybeScheduleStop(key, entry);
     }
   }
 
-  /** Stops the service now (whoever holds it) and waits for its process to exit. */
-  async stop(key: string, opts: { kill: boolean }): Promise<void> {
+  /** Stops the service now (whoever holds it, a start under way included) and waits for its process to exit. */
+  async stop(key: string, opts: { kill: boolean }, reason?: unknown): Promise<void> {
     const entry = this.#entries.get(key);
     if (!entry) return;
     entry.pinned = false;
-    await this.#stop(key, entry, opts);
+    await this.#stop(key, entry, opts, reason ?? new CancelledError("the service was stopped while it started"));
   }
 
   /** The running (or starting) service for a key, if any. */
@@ -92,21 +105,34 @@ export class ServiceRegistry<S extends RegisteredService> {
     return this.#entries.get(key)?.starting;
   }
 
-  /** Stops every service of the session. */
+  /** Stops every service of the session (cancelling starts under way). */
   async closeAll(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#entries].map(([key, entry]) => this.#stop(key, entry, { kill: false }).catch((err) => log("%s: stop: %s", key, err))));
+    const reason = new CancelledError("the session was closed");
+    await Promise.all([...this.#entries].map(([key, entry]) => this.#stop(key, entry, { kill: false }, reason).catch((err) => log("%s: stop: %s", key, err))));
+  }
+
+  async #wait(entry: Entry<S>, signal: AbortSignal | undefined): Promise<S> {
+    try {
+      return await abortable(entry.starting, signal, "waiting for the service");
+    } catch (err) {
+      // A start cancelled by stop() or the session's end fails its waiters with that reason, whatever it threw.
+      if (entry.cancel.signal.aborted && !signal?.aborted) throw entry.cancel.signal.reason;
+      throw err;
+    }
   }
 
   #entry(key: string, start: ServiceStarter<S>): Entry<S> {
     if (this.#closed) throw new CancelledError("the session is closed");
-    let entry = this.#entries.get(key);
-    if (entry && !entry.stopping) return entry;
-    const starting = start(key);
-    const created: Entry<S> = { starting, refs: 0, pinned: false };
+    const existing = this.#entries.get(key);
+    if (existing && !existing.stopping) return existing;
+    const cancel = new AbortController();
+    const starting = Promise.resolve().then(() => start(key, cancel.signal));
+    const created: Entry<S> = { starting, started: false, cancel, refs: 0, pinned: false, pinning: 0 };
     this.#entries.set(key, created);
     starting.then(
       (service) => {
+        created.started = true;
         // A service that exits by itself leaves the registry: the next binder starts a fresh one.
         void service.exited.finally(() => {
           if (this.#entries.get(key) === created && !created.stopping) {
@@ -117,11 +143,13 @@ export class ServiceRegistry<S extends RegisteredService> {
         });
       },
       () => {
-        if (this.#entries.get(key) === created) this.#entries.delete(key);
+        if (this.#entries.get(key) === created) {
+          this.#cancelGrace(created);
+          this.#entries.delete(key);
+        }
       },
     );
-    entry = created;
-    return entry;
+    return created;
   }
 
   #cancelGrace(entry: Entry<S>): void {
@@ -129,28 +157,37 @@ export class ServiceRegistry<S extends RegisteredService> {
     entry.graceTimer = undefined;
   }
 
+  #held(entry: Entry<S>): boolean {
+    return entry.refs > 0 || entry.pinned || entry.pinning > 0;
+  }
+
   #maybeScheduleStop(key: string, entry: Entry<S>): void {
-    if (entry.refs > 0 || entry.pinned || entry.stopping || this.#entries.get(key) !== entry) return;
+    if (this.#held(entry) || entry.stopping || this.#entries.get(key) !== entry) return;
     this.#cancelGrace(entry);
     entry.graceTimer = setTimeout(() => {
       entry.graceTimer = undefined;
-      if (entry.refs === 0 && !entry.pinned) void this.#stop(key, entry, { kill: false }).catch((err) => log("%s: stop: %s", key, err));
+      if (!this.#held(entry)) {
+        void this.#stop(key, entry, { kill: false }, new CancelledError("nothing uses the service any more")).catch((err) => log("%s: stop: %s", key, err));
+      }
     }, this.#graceMs);
     entry.graceTimer.unref();
   }
 
-  #stop(key: string, entry: Entry<S>, opts: { kill: boolean }): Promise<void> {
+  /** Every caller gets a promise that resolves once the process has exited; a later `kill` escalates. */
+  #stop(key: string, entry: Entry<S>, opts: { kill: boolean }, reason: unknown): Promise<void> {
     this.#cancelGrace(entry);
-    entry.stopping ??= (async () => {
+    if (!entry.started && !entry.cancel.signal.aborted) entry.cancel.abort(reason);
+    const run = (async () => {
       try {
         const service = await entry.starting;
         await service.stop(opts);
       } catch {
-        // A service that failed to start has nothing left to stop.
+        // A start that failed (or was cancelled) has already undone itself: nothing is left to stop.
       } finally {
         if (this.#entries.get(key) === entry) this.#entries.delete(key);
       }
     })();
-    return entry.stopping;
+    entry.stopping ??= run;
+    return run;
   }
 }

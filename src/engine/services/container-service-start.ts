@@ -1,0 +1,143 @@
+// Starting one container service: builds its container, brings up its own bindings, cache volumes, network and
+// task, publishes its names and waits until every exposed TCP port accepts a connection from inside the hub. Any
+// failure (an abort included: stop() or the session's end during the start) undoes all of it before it rejects.
+import { randomBytes } from "node:crypto";
+import { debug } from "../../common/debug.js";
+import { InvalidArgumentError, ServiceError, SvcdError } from "../../common/errors.js";
+import { OWNER } from "../../common/labels.js";
+import { assertDnsLabel, hostHash, type ContainerServiceDef } from "../../definition/index.js";
+import { startContainer } from "../../runtime/index.js";
+import type { ResolvedContainer } from "../evaluator.js";
+import type { PlannedBinding } from "../plan.js";
+import { RunningService } from "./running-service.js";
+import type { BoundServices } from "./service-bindings.js";
+import { ServiceLogs } from "./service-logs.js";
+import type { ServiceManagerDeps } from "./service-manager.js";
+
+const log = debug("service");
+
+/** The health check's default overall timeout. */
+export const DEFAULT_HEALTHCHECK_TIMEOUT_MS = 60_000;
+
+/** What a start needs beyond the manager's deps: its bindings, the session's full names, teardown tracking. */
+export interface ServiceStartContext {
+  deps: ServiceManagerDeps;
+  bind(bindings: PlannedBinding[], signal: AbortSignal): Promise<BoundServices>;
+  fullName(hostname: string): string;
+  track(id: string, finished: Promise<void>): void;
+}
+
+/** Starts the service for `key`, healthy; `signal` cancels the start (whatever was made is removed first). */
+export async function startContainerService(ctx: ServiceStartContext, def: ContainerServiceDef, key: string, signal: AbortSignal): Promise<RunningService> {
+  const { client, paths, runner, owner, network, sessionId } = ctx.deps;
+  const hostname = def.hostname ?? hostHash(key);
+  assertDnsLabel(hostname, "service hostname");
+  const { resolved } = await ctx.deps.builder.build(def.container, signal);
+  const { plan, image } = resolved;
+  const args = serviceArgs(def, plan.config);
+  const id = `svcd-${hostHash(sessionId)}-svc-${hostname.slice(0, 24)}-${randomBytes(4).toString("hex")}`;
+  const undo: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("%s: cleanup: %s", id, err));
+  };
+  try {
+    // A service's own bindings start with it and stay up while it runs.
+    const bound = await ctx.bind(plan.bindings, signal);
+    undo.push(() => bound.release());
+    // Cache volumes (a LOCKED one included) are held for the service's whole life.
+    const { mounts, volumes } = await ctx.deps.volumes.mountPlanned(plan.mounts, signal);
+    for (const v of volumes) undo.push(() => v.release());
+    const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
+    undo.push(() => net.detach());
+    const logs = new ServiceLogs(paths.serviceLogsDir, id);
+    undo.push(() => logs.close());
+    const task = await startContainer(client, {
+      id,
+      image: { name: image.name, chainId: resolved.top, snapshotter: image.snapshotter, config: image.config },
+      args,
+      env: plan.config.env,
+      cwd: plan.config.workdir,
+      user: plan.config.user || "0:0",
+      mounts,
+      networkNamespace: net.netnsPath,
+      hostsFile: net.hostsPath,
+      resolvConf: net.resolvConfPath,
+      hostname,
+      labels: { [OWNER.kind]: "service" },
+      owner,
+      paths,
+      runner,
+      maxOutputBytes: 64 * 1024,
+      onStdout: (chunk) => logs.write(chunk),
+      onStderr: (chunk) => logs.write(chunk),
+      signal,
+    });
+    undo.push(() => task.delete());
+    const names = [hostname, ctx.fullName(hostname)];
+    const service = new RunningService({
+      key,
+      hostname,
+      task,
+      network: net,
+      logs,
+      volumes,
+      releaseBindings: () => bound.release(),
+      unpublish: () => network.unpublish(id),
+      onTeardown: (finished) => ctx.track(id, finished),
+    });
+    undo.length = 0; // from here on, service.stop() owns the teardown
+    try {
+      await network.publish(id, net.ip, names);
+      await healthCheck(ctx, service, plan.exposedPorts, def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS, AbortSignal.any([bound.signal, signal]));
+    } catch (err) {
+      await service.stop({ kill: true }).catch((e) => log("%s: cleanup after failed start: %s", id, e));
+      await service.finished.catch(() => {});
+      if (bound.signal.aborted && !signal.aborted) throw bound.signal.reason;
+      throw err;
+    }
+    log("%s: %s healthy at %s", id, hostname, net.ip);
+    return service;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Waits until every exposed TCP port (without experimentalSkipHealthcheck) accepts a connection. */
+async function healthCheck(ctx: ServiceStartContext, service: RunningService, ports: ResolvedContainer["plan"]["exposedPorts"], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const tcp = ports.filter((p) => p.protocol === "TCP" && !p.skipHealthcheck);
+  if (tcp.length === 0) return;
+  const agent = await ctx.deps.agent();
+  const stop = new AbortController();
+  const signals = AbortSignal.any([stop.signal, signal]);
+  // An exit ends the wait at once (the probes would only notice at their next attempt); the catch below says why.
+  const exited = service.exited.then(() => Promise.reject(new ServiceError({ service: service.hostname, reason: "exited" })));
+  exited.catch(() => {});
+  try {
+    await Promise.race([
+      exited,
+      Promise.all(tcp.map((p) => agent.waitForPort(service.ip, p.port, { timeoutMs, signal: signals, shouldStop: () => service.exitCode !== undefined }))),
+    ]);
+  } catch (err) {
+    // RunningService records the exit code before `exited` resolves.
+    if (service.exitCode !== undefined) {
+      throw new ServiceError({ service: service.hostname, reason: `exited with code ${service.exitCode} before it was healthy`, exitCode: service.exitCode, logs: service.logs.tail() });
+    }
+    if (SvcdError.is(err) && err.code === "TIMEOUT") {
+      throw new ServiceError(
+        { service: service.hostname, reason: `health check timed out after ${timeoutMs} ms: ports ${tcp.map((p) => p.port).join(", ")} never accepted a connection`, logs: service.logs.tail() },
+        { cause: err },
+      );
+    }
+    throw err;
+  } finally {
+    stop.abort();
+  }
+}
+
+function serviceArgs(def: ContainerServiceDef, config: { entrypoint: string[]; defaultArgs: string[] }): string[] {
+  const args = def.args ?? config.defaultArgs;
+  const full = def.useEntrypoint || def.args === undefined ? [...config.entrypoint, ...args] : [...args];
+  if (full.length === 0) throw new InvalidArgumentError("the service has no command: pass asService({ args }) or set an entrypoint or default args");
+  return full;
+}
