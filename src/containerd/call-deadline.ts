@@ -33,11 +33,26 @@ const SLOW_CALLS: ReadonlySet<string> = new Set([
 /** Calls that stay open until something happens (Tasks.Wait: until the process exits): no deadline of their own. */
 const OPEN_ENDED_CALLS: ReadonlySet<string> = new Set(["Tasks.Wait"]);
 
+/** Overrides of the two default deadlines (a client's option; tests shorten them). */
+export interface CallDeadlines {
+  defaultMs?: number;
+  slowMs?: number;
+}
+
+/** Throws InvalidArgumentError unless both overrides are positive finite numbers. */
+export function checkDeadlines(d: CallDeadlines | undefined): void {
+  for (const [k, v] of Object.entries(d ?? {})) {
+    if (v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) {
+      throw new InvalidArgumentError(`deadlines.${k} must be a positive number of milliseconds, got ${String(v)}`);
+    }
+  }
+}
+
 /**
  * The deadline (ms from now) for call `name` ("Service.Method"): the caller's `timeoutMs` when given, else the
  * policy above; undefined for open-ended calls without one.
  */
-export function callTimeoutMs(name: string, timeoutMs: number | undefined): number | undefined {
+export function callTimeoutMs(name: string, timeoutMs: number | undefined, deadlines: CallDeadlines = {}): number | undefined {
   if (timeoutMs !== undefined) {
     if (!(typeof timeoutMs === "number" && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       throw new InvalidArgumentError(`timeoutMs of containerd ${name} must be a positive number of milliseconds, got ${String(timeoutMs)}`);
@@ -45,5 +60,5 @@ export function callTimeoutMs(name: string, timeoutMs: number | undefined): numb
     return timeoutMs;
   }
   if (OPEN_ENDED_CALLS.has(name)) return undefined;
-  return SLOW_CALLS.has(name) ? SLOW_CALL_TIMEOUT_MS : DEFAULT_CALL_TIMEOUT_MS;
+  return SLOW_CALLS.has(name) ? (deadlines.slowMs ?? SLOW_CALL_TIMEOUT_MS) : (deadlines.defaultMs ?? DEFAULT_CALL_TIMEOUT_MS);
 }

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { MethodDefinition } from "@grpc/proto-loader";
 import { CancelledError, InvalidArgumentError } from "../common/errors.js";
 import { debug, type DebugFn } from "../common/debug.js";
-import { callTimeoutMs } from "./call-deadline.js";
+import { callTimeoutMs, checkDeadlines, type CallDeadlines } from "./call-deadline.js";
 import { mapGrpcError } from "./grpc-error.js";
 import { ProtoRegistry } from "./proto-registry.js";
 
@@ -45,10 +45,13 @@ export class Connection {
   private readonly target: string;
   private client: grpc.Client | undefined;
   private closed = false;
+  private readonly deadlines: CallDeadlines;
 
-  constructor(socket: string, registry: ProtoRegistry = new ProtoRegistry()) {
+  constructor(socket: string, registry: ProtoRegistry = new ProtoRegistry(), deadlines: CallDeadlines = {}) {
+    checkDeadlines(deadlines);
     this.socket = socket;
     this.registry = registry;
+    this.deadlines = { ...deadlines };
     this.target = `unix://${socket}`;
   }
 
@@ -109,7 +112,7 @@ export class Connection {
       let call: grpc.ClientUnaryCall;
       const onAbort = () => call.cancel();
       try {
-        const timeoutMs = callTimeoutMs(name, opts.timeoutMs);
+        const timeoutMs = callTimeoutMs(name, opts.timeoutMs, this.deadlines);
         call = this.grpcClient(name).makeUnaryRequest(
           method.path,
           method.requestSerialize,

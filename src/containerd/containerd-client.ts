@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../common/errors.js";
 import { GC } from "../common/labels.js";
+import type { CallDeadlines } from "./call-deadline.js";
 import { Connection, socketPathOf, type CallOptions, type CallScope } from "./connection.js";
 import { assertDigest, writeContent, type WriteContentRequestOptions, type WriteContentResult } from "./content-writer.js";
 import { subscribe, type ContainerdEvent, type SubscribeOptions } from "./event-stream.js";
@@ -33,6 +34,8 @@ export interface ContainerdClientOptions {
   address: string;
   /** containerd namespace every call carries (`containerd-namespace` metadata). */
   namespace: string;
+  /** Default deadlines of unary calls without a timeoutMs (30 s; 10 min for slow calls; see call-deadline.ts). */
+  deadlines?: CallDeadlines;
 }
 
 /** Options of withLeaseScope. */
@@ -76,7 +79,7 @@ export class ContainerdClient {
   constructor(opts: ContainerdClientOptions, shared?: { conn: Connection; lease?: string }) {
     if (typeof opts !== "object" || opts === null) throw new InvalidArgumentError("ContainerdClient needs { address, namespace }");
     assertIdentifier(opts.namespace, "containerd namespace");
-    this.conn = shared?.conn ?? new Connection(socketPathOf(opts.address));
+    this.conn = shared?.conn ?? new Connection(socketPathOf(opts.address), undefined, opts.deadlines);
     this.address = this.conn.socket;
     this.namespace = opts.namespace;
     this.lease = shared?.lease;

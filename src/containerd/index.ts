@@ -15,4 +15,4 @@ export {
   type RetryOptions,
   type RetryClock,
 } from "./unavailable-retry.js";
-export { callTimeoutMs, DEFAULT_CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS } from "./call-deadline.js";
+export { callTimeoutMs, DEFAULT_CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS, type CallDeadlines } from "./call-deadline.js";
