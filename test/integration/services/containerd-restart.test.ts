@@ -125,10 +125,36 @@ async function serviceSurvives(address: string, restart: () => Promise<void>): P
     }
     assert.ok(seen.size >= 2, `service and client tasks run: ${[...seen].join(", ")}`);
 
-    await restart();
+    // An event subscription made before the restart sees the client's exit, published after it.
+    const events = new ContainerdClient({ address, namespace: "default" });
+    const stopEvents = new AbortController();
+    const probeNs = `svcd-restart-probe-${process.pid}`;
+    let established!: () => void;
+    const isEstablished = new Promise<void>((r) => (established = r));
+    const exits: string[] = [];
+    const watching = (async () => {
+      for await (const e of events.subscribe(['topic=="/namespaces/create"', 'topic=="/tasks/exit"'], { signal: stopEvents.signal })) {
+        if (e.topic === "/namespaces/create" && e.event.name === probeNs) established();
+        if (e.topic === "/tasks/exit") exits.push(String(e.event.container_id));
+        if (exits.some((id) => seen.has(id))) return;
+      }
+    })();
+    watching.catch(() => {});
+    try {
+      await events.namespaces.create({ namespace: { name: probeNs, labels: {} } });
+      await isEstablished;
+      await events.namespaces.delete({ name: probeNs });
 
-    writeFileSync(join(gate, "go"), "");
-    assert.is(await answer, `Hello from ${session}`);
+      await restart();
+
+      writeFileSync(join(gate, "go"), "");
+      assert.is(await answer, `Hello from ${session}`);
+      await watching; // rejects if the subscription died with the old containerd
+      assert.ok(exits.some((id) => seen.has(id)), `exit events after the restart: ${exits.join(", ")}`);
+    } finally {
+      stopEvents.abort();
+      events.close();
+    }
   } finally {
     await client.close();
   }
