@@ -110,7 +110,10 @@ export class HostProcessRunner implements ProcessRunner {
 /** Collects a spawned child's output and exit; shared by every runner. */
 export function runChild(child: ChildProcess, file: string, options: RunOptions): Promise<RunResult> {
   const cap = options.maxOutputBytes ?? DEFAULT_HELPER_OUTPUT_BYTES;
-  if (!Number.isSafeInteger(cap) || cap < 2) throw new InvalidArgumentError(`maxOutputBytes must be an integer of at least 2, got ${String(cap)}`);
+  if (!Number.isSafeInteger(cap) || cap < 2) {
+    child.kill("SIGKILL"); // already spawned: leave nothing running
+    return Promise.reject(new InvalidArgumentError(`maxOutputBytes must be an integer of at least 2, got ${String(cap)}`));
+  }
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;

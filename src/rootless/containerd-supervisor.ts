@@ -69,14 +69,15 @@ export async function superviseContainerd(opts: SupervisorOptions): Promise<numb
       child = run;
       run.stdout?.on("data", (b: Buffer) => opts.log.write(b));
       run.stderr?.on("data", (b: Buffer) => opts.log.write(b));
+      let ended = false;
       const exited = new Promise<string>((resolve) => {
         run.once("error", (err) => resolve(`could not be started (${err.message})`));
         run.once("exit", (code, sig) => resolve(sig ? `was killed by ${sig}` : `exited with code ${code}`));
-      });
+      }).finally(() => (ended = true));
       if (run.pid !== undefined) writePidFile(opts.childPidFile, run.pid);
       note(`containerd started (pid ${run.pid ?? "?"})`);
       if (!served) {
-        const up = await Promise.race([waitForSocket(opts.socket, () => stopping || run.exitCode !== null || run.signalCode !== null), exited.then(() => false)]);
+        const up = await Promise.race([waitForSocket(opts.socket, () => stopping || ended), exited.then(() => false)]);
         if (!up && !stopping) {
           const how = await exited;
           note(`containerd ${how} before serving; not restarting`);

@@ -12,11 +12,10 @@
 // Rootless later: the supervisor is spawned through `runner` and every path comes from `Paths`, so rootless mode only
 // supplies a runner that starts it as rootlesskit's child (and per-user `Paths`): the supervisor then holds the
 // namespaces and restarts containerd inside them; it records its own pid, whatever the runner put around it.
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
-import { CancelledError, EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
@@ -24,10 +23,12 @@ import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./contain
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
 import { withFileLock } from "../common/file-lock.js";
 import { readPidFile, recordAlive, recordRunning, removePidFile, type PidRecord } from "./pid-file.js";
+export { logTail } from "./daemon-process.js";
 import { processStartTime } from "../common/owner.js";
 import { DEFAULT_LOG_MAX_BYTES } from "./capped-log.js";
 import { SUPERVISOR_PROGRAM } from "./containerd-supervisor.js";
 import { formatSupervisorArgs, supervisorEntry } from "./supervisor-args.js";
+import { logTail, pause, terminate } from "./daemon-process.js";
 
 const log = debug("rootless");
 
@@ -221,6 +222,7 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
     return fail(exitReason ?? "could not be started");
   }
   await terminate(record, 2000, signal);
+  await terminateOrphan(paths, 2000, signal);
   removePidFile(paths.containerdPidFile);
   removeSockets(paths);
   return fail(`did not answer within ${opts.startTimeoutMs ?? 10_000} ms`);
@@ -247,60 +249,16 @@ async function waitUntilServing(address: string, probe: ContainerdProbe, opts: W
   }
 }
 
-/** Waits between polls; an abort becomes CancelledError. */
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch (err) {
-    throw new CancelledError("waiting for containerd cancelled", { cause: signal?.reason ?? err });
+/** A containerd whose supervisor is gone (killed outright) keeps serving unsupervised: stops it; true when one ran. */
+async function terminateOrphan(paths: Paths, graceMs: number, signal?: AbortSignal): Promise<boolean> {
+  const daemon = readPidFile(containerdDaemonPidFile(paths));
+  const orphan = daemon !== undefined && recordAlive(daemon, DAEMON_PROGRAM);
+  if (orphan) {
+    log("stopping the managed containerd pid %d (its supervisor is gone)", daemon.pid);
+    await terminate(daemon, graceMs, signal);
   }
-}
-
-/** The last lines the daemon logged since byte `from` (at most 4 KiB, 20 lines). */
-export function logTail(path: string, from: number): string {
-  try {
-    const fd = openSync(path, "r");
-    try {
-      const size = fstatSync(fd).size;
-      // A smaller file than `from` was rotated meanwhile (capped-log.ts): read the new one from its start.
-      const start = Math.max(from > size ? 0 : from, size - 4096);
-      const buf = Buffer.alloc(Math.max(0, size - start));
-      readSync(fd, buf, 0, buf.length, start);
-      const lines = buf.toString("utf8").trimEnd().split("\n").slice(-20);
-      return lines.join("\n") || "(empty)";
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return "(no log)";
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Never signals a reused pid. */
-async function terminate(record: PidRecord, graceMs: number, signal?: AbortSignal): Promise<void> {
-  const send = (sig: NodeJS.Signals) => {
-    if (!recordRunning(record)) return;
-    try {
-      process.kill(record.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  send("SIGTERM");
-  if (await waitGone(record, graceMs, signal)) return;
-  log("containerd pid %d ignored SIGTERM for %d ms; killing", record.pid, graceMs);
-  send("SIGKILL");
-  await waitGone(record, 5000, signal);
-}
-
-/** Polls until the process is gone (it is not our child, so no exit event reaches us). */
-async function waitGone(record: PidRecord, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (recordRunning(record)) {
-    if (Date.now() >= deadline) return false;
-    await pause(20, signal);
-  }
-  return true;
+  removePidFile(containerdDaemonPidFile(paths));
+  return orphan;
 }
 
 export interface StopManagedContainerdOptions {
@@ -324,15 +282,8 @@ export async function stopManagedContainerd(paths: Paths, opts: StopManagedConta
       log("stopping the managed containerd's supervisor pid %d", record.pid);
       await terminate(record, opts.timeoutMs ?? 10_000, opts.signal);
     }
-    // A containerd whose supervisor was killed outright keeps serving unsupervised: stop it too.
-    const daemon = readPidFile(containerdDaemonPidFile(paths));
-    const orphan = daemon !== undefined && recordAlive(daemon, DAEMON_PROGRAM);
-    if (orphan) {
-      log("stopping the managed containerd pid %d (its supervisor is gone)", daemon.pid);
-      await terminate(daemon, opts.timeoutMs ?? 10_000, opts.signal);
-    }
+    const orphan = await terminateOrphan(paths, opts.timeoutMs ?? 10_000, opts.signal);
     removePidFile(paths.containerdPidFile);
-    removePidFile(containerdDaemonPidFile(paths));
     removeSockets(paths);
     return running || orphan;
   });

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,8 @@ import {
 import {
   answers,
   clientProbe,
+  ensureManagedContainerd,
+  rotatedLogPath,
   ctrProbe,
   managedPids,
   resolveContainerd,
@@ -315,9 +317,9 @@ test("a daemon that never serves is stopped after the start timeout", async () =
   });
   try {
     const err = await expectError(
-      resolveContainerd(options(paths, { env: { ...baseEnv, PATH: fake }, startTimeoutMs: 600 })),
+      resolveContainerd(options(paths, { env: { ...baseEnv, PATH: fake }, startTimeoutMs: 4000 })),
       "UNAVAILABLE",
-      /did not answer within 600 ms[\s\S]*hanging/,
+      /did not answer within 4000 ms[\s\S]*hanging/,
     );
     assert.ok(err);
     assert.equal(daemonsFor(paths), [], "the hung daemon was stopped");
@@ -356,6 +358,30 @@ test("(f) stop terminates the daemon and removes its socket and pidfile", async 
   const again = await resolveContainerd(options(paths));
   assert.ok(again.started);
   assert.is.not(again.pid, got.pid);
+});
+
+test("the supervisor brings a SIGKILLed containerd back on the same socket; its log stays capped", async () => {
+  const paths = tempPaths();
+  const got = await ensureManagedContainerd({ paths, runner, probe, env: baseEnv, logMaxBytes: 4096 });
+  const first = managedPids(paths);
+  assert.is(first.supervisor, got.pid);
+  assert.type(first.containerd, "number");
+  process.kill(first.containerd!, "SIGKILL");
+  // The restart has no event of its own outside the supervisor: poll for the new pid and a Version answer.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const now = managedPids(paths);
+    if (now.containerd !== undefined && now.containerd !== first.containerd && (await answers(paths.containerdSocket, probe))) break;
+    assert.ok(Date.now() < deadline, "containerd was not restarted within 30 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.is(managedPids(paths).supervisor, first.supervisor, "the same supervisor");
+  assert.equal(supervisedDaemons(paths), [first.supervisor]);
+  const log = readFileSync(paths.containerdLog, "utf8") + readFileSync(rotatedLogPath(paths.containerdLog), "utf8");
+  assert.match(log, /containerd was killed by SIGKILL; restarting in \d+ ms/);
+  assert.ok(statSync(paths.containerdLog).size <= 4096, "live log capped");
+  assert.ok(statSync(rotatedLogPath(paths.containerdLog)).size <= 4096, "one rotated file, capped");
+  assert.not.ok(existsSync(`${paths.containerdLog}.2`));
 });
 
 test("a stale unix socket file is not mistaken for a serving one", async () => {
