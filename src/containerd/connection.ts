@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { MethodDefinition } from "@grpc/proto-loader";
 import { CancelledError, InvalidArgumentError } from "../common/errors.js";
 import { debug, type DebugFn } from "../common/debug.js";
+import { callTimeoutMs, checkDeadlines, type CallDeadlines } from "./call-deadline.js";
 import { mapGrpcError } from "./grpc-error.js";
 import { ProtoRegistry } from "./proto-registry.js";
 
@@ -13,7 +14,10 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Options every call takes. */
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Deadline for the whole call (for a stream: until its last message). */
+  /**
+   * Deadline for the whole call (for a stream: until its last message). Unary calls without one get the policy of
+   * call-deadline.ts (30 s, 10 min for slow calls, none for Tasks.Wait); streams get none.
+   */
   timeoutMs?: number;
 }
 
@@ -41,10 +45,13 @@ export class Connection {
   private readonly target: string;
   private client: grpc.Client | undefined;
   private closed = false;
+  private readonly deadlines: CallDeadlines;
 
-  constructor(socket: string, registry: ProtoRegistry = new ProtoRegistry()) {
+  constructor(socket: string, registry: ProtoRegistry = new ProtoRegistry(), deadlines: CallDeadlines = {}) {
+    checkDeadlines(deadlines);
     this.socket = socket;
     this.registry = registry;
+    this.deadlines = { ...deadlines };
     this.target = `unix://${socket}`;
   }
 
@@ -77,19 +84,19 @@ export class Connection {
     return md;
   }
 
-  private callOptions(opts: CallOptions): grpc.CallOptions {
+  private callOptions(timeoutMs: number | undefined): grpc.CallOptions {
     const out: grpc.CallOptions = {};
-    if (opts.timeoutMs !== undefined) {
-      if (!(opts.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${opts.timeoutMs}`);
-      out.deadline = Date.now() + opts.timeoutMs;
+    if (timeoutMs !== undefined) {
+      if (!(timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${timeoutMs}`);
+      out.deadline = Date.now() + timeoutMs;
     }
     return out;
   }
 
   /** Maps an error of call `name`; an abort of our own signal becomes CancelledError with the signal's reason. */
-  fail(err: unknown, name: string, signal?: AbortSignal): Error {
+  fail(err: unknown, name: string, signal?: AbortSignal, timeoutMs?: number): Error {
     if (signal?.aborted) return new CancelledError(`containerd ${name}: cancelled`, { cause: signal.reason ?? err });
-    return mapGrpcError(err, `containerd ${name}`, { socket: this.socket });
+    return mapGrpcError(err, `containerd ${name}`, timeoutMs === undefined ? { socket: this.socket } : { socket: this.socket, timeoutMs });
   }
 
   private trace(name: string, scope: CallScope, started: number, outcome: string): void {
@@ -105,18 +112,19 @@ export class Connection {
       let call: grpc.ClientUnaryCall;
       const onAbort = () => call.cancel();
       try {
+        const timeoutMs = callTimeoutMs(name, opts.timeoutMs, this.deadlines);
         call = this.grpcClient(name).makeUnaryRequest(
           method.path,
           method.requestSerialize,
           method.responseDeserialize,
           req,
           this.metadata(scope),
-          this.callOptions(opts),
+          this.callOptions(timeoutMs),
           (err, res) => {
             signal?.removeEventListener("abort", onAbort);
             if (err) {
               this.trace(name, scope, started, grpc.status[err.code] ?? String(err.code));
-              reject(this.fail(err, name, signal));
+              reject(this.fail(err, name, signal, timeoutMs));
             } else {
               this.trace(name, scope, started, "OK");
               resolve(res as Res);
@@ -137,7 +145,7 @@ export class Connection {
     if (signal?.aborted) throw this.fail(undefined, name, signal);
     let call: grpc.ClientReadableStream<Res>;
     try {
-      call = this.grpcClient(name).makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, req, this.metadata(scope), this.callOptions(opts)) as grpc.ClientReadableStream<Res>;
+      call = this.grpcClient(name).makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, req, this.metadata(scope), this.callOptions(opts.timeoutMs)) as grpc.ClientReadableStream<Res>;
     } catch (err) {
       throw this.fail(err, name);
     }
@@ -151,7 +159,7 @@ export class Connection {
       this.trace(name, scope, started, "OK");
     } catch (err) {
       this.trace(name, scope, started, (err as { code?: number }).code !== undefined ? String(grpc.status[(err as { code: number }).code]) : "error");
-      throw this.fail(err, name, signal);
+      throw this.fail(err, name, signal, opts.timeoutMs);
     } finally {
       signal?.removeEventListener("abort", onAbort);
       if (!finished) call.cancel();
@@ -160,7 +168,7 @@ export class Connection {
 
   /** A bidirectional stream (Content.Write); the caller drives it and maps its errors with fail(). */
   bidi<Req, Res>(method: MethodDefinition<object, object>, name: string, scope: CallScope, opts: CallOptions = {}): grpc.ClientDuplexStream<Req, Res> {
-    return this.grpcClient(name).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.metadata(scope), this.callOptions(opts)) as unknown as grpc.ClientDuplexStream<Req, Res>;
+    return this.grpcClient(name).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, this.metadata(scope), this.callOptions(opts.timeoutMs)) as unknown as grpc.ClientDuplexStream<Req, Res>;
   }
 
   /** Closes the channel; every client copy sharing it stops working. */

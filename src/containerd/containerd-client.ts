@@ -3,9 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../common/errors.js";
 import { GC } from "../common/labels.js";
+import type { CallDeadlines } from "./call-deadline.js";
 import { Connection, socketPathOf, type CallOptions, type CallScope } from "./connection.js";
 import { assertDigest, writeContent, type WriteContentRequestOptions, type WriteContentResult } from "./content-writer.js";
-import { subscribe, type ContainerdEvent } from "./event-stream.js";
+import { subscribe, type ContainerdEvent, type SubscribeOptions } from "./event-stream.js";
+import { retryWhileUnavailable } from "./unavailable-retry.js";
 import type { ReadContentResponse__Output } from "./gen/containerd/services/content/v1/ReadContentResponse.js";
 import {
   buildFacade,
@@ -32,6 +34,8 @@ export interface ContainerdClientOptions {
   address: string;
   /** containerd namespace every call carries (`containerd-namespace` metadata). */
   namespace: string;
+  /** Default deadlines of unary calls without a timeoutMs (30 s; 10 min for slow calls; see call-deadline.ts). */
+  deadlines?: CallDeadlines;
 }
 
 /** Options of withLeaseScope. */
@@ -75,7 +79,7 @@ export class ContainerdClient {
   constructor(opts: ContainerdClientOptions, shared?: { conn: Connection; lease?: string }) {
     if (typeof opts !== "object" || opts === null) throw new InvalidArgumentError("ContainerdClient needs { address, namespace }");
     assertIdentifier(opts.namespace, "containerd namespace");
-    this.conn = shared?.conn ?? new Connection(socketPathOf(opts.address));
+    this.conn = shared?.conn ?? new Connection(socketPathOf(opts.address), undefined, opts.deadlines);
     this.address = this.conn.socket;
     this.namespace = opts.namespace;
     this.lease = shared?.lease;
@@ -128,8 +132,11 @@ export class ContainerdClient {
     return writeContent(this.conn, this.scope, req);
   }
 
-  /** containerd events matching any of the filters, payloads decoded; the iteration ends when the signal aborts. */
-  subscribe(filters: string[], opts: { signal?: AbortSignal } = {}): AsyncIterable<ContainerdEvent> {
+  /**
+   * containerd events matching any of the filters, payloads decoded; the iteration ends when the signal aborts.
+   * Across a containerd restart it re-subscribes (events published while containerd was away are lost).
+   */
+  subscribe(filters: string[], opts: SubscribeOptions = {}): AsyncIterable<ContainerdEvent> {
     return subscribe(this.conn, this.scope, filters, opts);
   }
 
@@ -140,14 +147,16 @@ export class ContainerdClient {
     const id = `svcd-${process.pid}-${randomBytes(6).toString("hex")}`;
     const labels = { ...opts.labels, [GC.expire]: new Date(Date.now() + expireMs).toISOString() };
     await this.leases.create({ id, labels });
+    // Retried while containerd restarts, so that a restart does not leave the lease holding data for a day.
+    const remove = () => retryWhileUnavailable(() => this.leases.delete({ id, sync: opts.syncDelete ?? false }), { what: `delete lease ${id}` });
     let result: T;
     try {
       result = await fn(this.withLease(id), id);
     } catch (err) {
-      await this.leases.delete({ id, sync: opts.syncDelete ?? false }).catch(() => {}); // it expires anyway
+      await remove().catch(() => {}); // it expires anyway
       throw err;
     }
-    await this.leases.delete({ id, sync: opts.syncDelete ?? false });
+    await remove();
     return result;
   }
 

@@ -15,6 +15,8 @@ import {
 /** Extra facts for the message: which socket the call went to. */
 export interface GrpcErrorContext {
   socket?: string;
+  /** The deadline the call had, named in a DEADLINE_EXCEEDED message. */
+  timeoutMs?: number;
 }
 
 interface GrpcLikeError {
@@ -50,8 +52,11 @@ export function mapGrpcError(err: unknown, context: string, extra: GrpcErrorCont
     case GrpcStatus.FAILED_PRECONDITION:
     case GrpcStatus.OUT_OF_RANGE:
       return new InvalidArgumentError(`${context}: ${details}`, opts);
-    case GrpcStatus.DEADLINE_EXCEEDED:
-      return new TimeoutError(`${context}: deadline exceeded (${details})`, opts);
+    case GrpcStatus.DEADLINE_EXCEEDED: {
+      const within = extra.timeoutMs !== undefined ? ` within ${extra.timeoutMs} ms` : "";
+      const where = extra.socket ? ` at ${extra.socket}` : "";
+      return new TimeoutError(`${context}: containerd${where} did not answer${within} (${details})`, opts);
+    }
     case GrpcStatus.CANCELLED:
       return new CancelledError(`${context}: cancelled (${details})`, opts);
     case GrpcStatus.UNAVAILABLE: {

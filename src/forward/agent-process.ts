@@ -27,6 +27,14 @@ const log = debug("forward");
 /** How much of the agent's stderr is kept for error messages. */
 const STDERR_TAIL_BYTES = 4096;
 
+/** How long the agent may take to answer a request (a probe: its own timeout on top). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The deadline of one request: a probe waits for its own connect timeout, then for the answer. */
+export function requestTimeoutMs(body: { op: string; timeoutMs?: number }, base: number): number {
+  return body.op === "probe" && typeof body.timeoutMs === "number" ? base + body.timeoutMs : base;
+}
+
 export interface AgentProcessOptions {
   hubNetns: string;
   runner: ProcessRunner;
@@ -34,6 +42,8 @@ export interface AgentProcessOptions {
   signal?: AbortSignal;
   /** How long the agent may take to report ready (default 20 s: tsx compiles the sources on a cold start). */
   readyTimeoutMs?: number;
+  /** How long the agent may take to answer a request before it fails with TimeoutError (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /** A request without its id (the channel assigns it). */
@@ -65,6 +75,7 @@ export class AgentProcess {
     exited: Promise<void>,
     private readonly stderr: { tail(): string },
     private readonly exitInfo: () => string,
+    private readonly requestTimeoutMs: number,
   ) {
     this.pid = pid;
     this.exited = exited;
@@ -123,7 +134,7 @@ export class AgentProcess {
         if (msg.type !== "ready") return giveUp(new InternalError(`forward agent answered before it was ready: ${JSON.stringify(raw)}`));
         settle(() => {
           log("agent ready: pid %d in %s", msg.pid, opts.hubNetns);
-          resolve(new AgentProcess(child, msg.pid, exited, stderr, () => exitText));
+          resolve(new AgentProcess(child, msg.pid, exited, stderr, () => exitText, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
         });
       };
       child.on("message", onReady);
@@ -153,10 +164,17 @@ export class AgentProcess {
     if (signal?.aborted) return Promise.reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal.reason }));
     const id = this.nextId++;
     const msg = { ...body, id };
+    const timeoutMs = requestTimeoutMs(body as { op: string; timeoutMs?: number }, this.requestTimeoutMs);
     return new Promise<OkResponse>((resolve, reject) => {
       const onAbort = () => done(() => reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal?.reason })));
+      // A hung agent must not hold the caller for ever; a late answer is then dropped (no pending entry).
+      const timer = setTimeout(
+        () => done(() => reject(new TimeoutError(`forward agent ${this.pid} did not answer ${body.op} (request ${id}) within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       const done = (fn: () => void) => {
         if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         this.idle();
         fn();

@@ -9,6 +9,8 @@ export {
 export {
   ensureManagedContainerd,
   stopManagedContainerd,
+  managedPids,
+  containerdDaemonPidFile,
   checkBinaries,
   INSTALL_HINT,
   type ManagedContainerd,
@@ -17,3 +19,5 @@ export {
 } from "./managed-containerd.js";
 export { answers, clientProbe, ctrProbe, type ContainerdProbe } from "./containerd-probe.js";
 export { checkSocketPath, renderContainerdConfig, MAX_SOCKET_PATH_BYTES } from "./containerd-config.js";
+export { SUPERVISOR_PROGRAM } from "./containerd-supervisor.js";
+export { DEFAULT_LOG_MAX_BYTES, rotatedLogPath } from "./capped-log.js";

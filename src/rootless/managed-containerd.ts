@@ -1,25 +1,34 @@
 // svcd's own containerd, used when no other one answers: own config, root, state and socket (all from `Paths`),
-// started once per machine and left running for the next process.
+// started once per machine under a supervisor (containerd-supervisor.ts) that restarts it when it dies, and left
+// running for the next process.
 //
-// On-disk layout (all paths from `Paths`): containerdConfig (rewritten on every start), containerdPidFile
-// (`<pid> <start time>`), containerdLog (appended), containerdSocket (+ `.ttrpc`), containerdLock (flock, see
-// common/file-lock.ts). Invariants: only the holder of containerdLock starts, stops or cleans up; a pidfile names a live
-// containerd or is stale and removed; a process is only signalled when pid, start time and program all match.
+// On-disk layout (all paths from `Paths`): containerdConfig (rewritten on every start), containerdPidFile (the
+// supervisor, `<pid> <start time>`, written by the supervisor), containerd-daemon.pid beside it (containerd itself,
+// rewritten at every restart), containerdLog (capped, with one rotated `.1`; capped-log.ts), containerdSocket
+// (+ `.ttrpc`), containerdLock (flock, see common/file-lock.ts). Invariants: only the holder of containerdLock starts,
+// stops or cleans up; a pidfile names a live supervisor or is stale and removed; a process is only signalled when
+// pid, start time and program all match.
 //
-// Rootless later: containerd is spawned through `runner` and every path comes from `Paths`, so rootless mode only
-// supplies a runner that starts `containerd` as rootlesskit's child (and per-user `Paths`); the pidfile then names
-// what the runner spawned, and `DAEMON_PROGRAM` is the one name to make configurable.
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+// Rootless later: the supervisor is spawned through `runner` and every path comes from `Paths`, so rootless mode only
+// supplies a runner that starts it as rootlesskit's child (and per-user `Paths`): the supervisor then holds the
+// namespaces and restarts containerd inside them; it records its own pid, whatever the runner put around it.
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
-import { CancelledError, EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
+import { EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
 import { withFileLock } from "../common/file-lock.js";
-import { readPidFile, recordAlive, recordRunning, removePidFile, writePidFile, type PidRecord } from "./pid-file.js";
+import { readPidFile, recordAlive, recordRunning, removePidFile, type PidRecord } from "./pid-file.js";
+export { logTail } from "./daemon-process.js";
+import { processStartTime } from "../common/owner.js";
+import { DEFAULT_LOG_MAX_BYTES } from "./capped-log.js";
+import { SUPERVISOR_PROGRAM } from "./containerd-supervisor.js";
+import { formatSupervisorArgs, supervisorEntry } from "./supervisor-args.js";
+import { logTail, pause, terminate } from "./daemon-process.js";
 
 const log = debug("rootless");
 
@@ -47,6 +56,8 @@ export interface ManagedContainerdOptions {
   signal?: AbortSignal;
   /** How long a started containerd may take to serve (default 10 s). */
   startTimeoutMs?: number;
+  /** Cap of containerd's live log file (default 8 MiB; one rotated file of the same size is kept). */
+  logMaxBytes?: number;
   /** How long to wait for another process holding the start lock (default 60 s). */
   lockTimeoutMs?: number;
 }
@@ -54,7 +65,7 @@ export interface ManagedContainerdOptions {
 /** The managed containerd that serves `address`. */
 export interface ManagedContainerd {
   address: string;
-  /** Its pid from the pidfile (undefined when it serves but its pidfile is gone). */
+  /** Its supervisor's pid from the pidfile (undefined when it serves but its pidfile is gone). */
   pid: number | undefined;
   /** True when this call started it. */
   started: boolean;
@@ -76,9 +87,9 @@ export async function ensureManagedContainerd(opts: ManagedContainerdOptions): P
       return { address, pid: readPidFile(paths.containerdPidFile)?.pid, started: false };
     }
     const record = readPidFile(paths.containerdPidFile);
-    if (record && recordAlive(record, DAEMON_PROGRAM)) {
-      // Started by a process that died before it served (or still starting up): give it its start time.
-      log("managed containerd pid %d runs but does not answer yet; waiting", record.pid);
+    if (record && recordAlive(record, SUPERVISOR_PROGRAM)) {
+      // Still starting up, or restarting a containerd that died: give it its start time.
+      log("managed containerd's supervisor pid %d runs but containerd does not answer yet; waiting", record.pid);
       const served = await waitUntilServing(address, probe, {
         timeoutMs: opts.startTimeoutMs ?? 10_000,
         signal,
@@ -86,7 +97,7 @@ export async function ensureManagedContainerd(opts: ManagedContainerdOptions): P
       });
       if (served) return { address, pid: record.pid, started: false };
       throw new EngineUnavailableError(
-        `the managed containerd (pid ${record.pid}) runs but does not answer on ${address}; stop it ` +
+        `the managed containerd's supervisor (pid ${record.pid}) runs but containerd does not answer on ${address}; stop it ` +
           `(kill ${record.pid}) and retry. Log ${paths.containerdLog}:\n${logTail(paths.containerdLog, 0)}`,
       );
     }
@@ -131,7 +142,25 @@ export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEn
   );
 }
 
-/** Writes the config, spawns containerd detached, records its pid and waits until it serves. Caller holds the lock. */
+/** Where the supervisor records containerd's own pid (rewritten at every restart). */
+export function containerdDaemonPidFile(paths: Paths): string {
+  return join(dirname(paths.containerdPidFile), "containerd-daemon.pid");
+}
+
+/** The running supervisor and containerd of these Paths, from their pidfiles (undefined: not running). */
+export function managedPids(paths: Paths): { supervisor: number | undefined; containerd: number | undefined } {
+  const sup = readPidFile(paths.containerdPidFile);
+  const daemon = readPidFile(containerdDaemonPidFile(paths));
+  return {
+    supervisor: sup && recordAlive(sup, SUPERVISOR_PROGRAM) ? sup.pid : undefined,
+    containerd: daemon && recordAlive(daemon, DAEMON_PROGRAM) ? daemon.pid : undefined,
+  };
+}
+
+/**
+ * Writes the config, spawns the supervisor detached (it starts containerd as its child and records both pids) and
+ * waits until containerd serves. Caller holds the lock.
+ */
 async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
   const { paths, signal } = opts;
   const address = paths.containerdSocket;
@@ -140,15 +169,25 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
 
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
   delete env.NOTIFY_SOCKET; // containerd would report readiness to our supervisor, not its own
+  // The supervisor writes containerd's output into the capped log itself; its own stderr (a crash) is appended too.
   const logFd = openSync(paths.containerdLog, "a", 0o600);
   const logStart = fstatSync(logFd).size;
+  const args = formatSupervisorArgs({
+    socket: address,
+    log: paths.containerdLog,
+    logMaxBytes: opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
+    pidFile: paths.containerdPidFile,
+    childPidFile: containerdDaemonPidFile(paths),
+    program: DAEMON_PROGRAM,
+    args: ["--config", paths.containerdConfig],
+  });
   let child: ChildProcess;
   try {
     // Detached (setsid) with no pipe to us: it outlives this process and serves the next one.
-    child = opts.runner.spawn(DAEMON_PROGRAM, ["--config", paths.containerdConfig], {
+    child = opts.runner.spawn(process.execPath, [...supervisorEntry(), ...args], {
       env,
       cwd: "/",
-      stdio: ["ignore", logFd, logFd],
+      stdio: ["ignore", "ignore", logFd],
       detached: true,
     });
   } finally {
@@ -161,8 +200,9 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
   child.unref();
 
   const pid = child.pid;
-  const record = pid === undefined ? undefined : writePidFile(paths.containerdPidFile, pid);
-  log("started managed containerd pid %s on %s", pid, address);
+  const startTime = pid === undefined ? undefined : processStartTime(pid);
+  const record = pid === undefined || startTime === undefined ? undefined : { pid, startTime };
+  log("started the managed containerd's supervisor pid %s on %s", pid, address);
   const fail = (reason: string, cause?: unknown): never => {
     throw new EngineUnavailableError(
       `the managed containerd for ${address} ${reason}. Log ${paths.containerdLog}:\n` +
@@ -182,6 +222,7 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
     return fail(exitReason ?? "could not be started");
   }
   await terminate(record, 2000, signal);
+  await terminateOrphan(paths, 2000, signal);
   removePidFile(paths.containerdPidFile);
   removeSockets(paths);
   return fail(`did not answer within ${opts.startTimeoutMs ?? 10_000} ms`);
@@ -208,59 +249,16 @@ async function waitUntilServing(address: string, probe: ContainerdProbe, opts: W
   }
 }
 
-/** Waits between polls; an abort becomes CancelledError. */
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch (err) {
-    throw new CancelledError("waiting for containerd cancelled", { cause: signal?.reason ?? err });
+/** A containerd whose supervisor is gone (killed outright) keeps serving unsupervised: stops it; true when one ran. */
+async function terminateOrphan(paths: Paths, graceMs: number, signal?: AbortSignal): Promise<boolean> {
+  const daemon = readPidFile(containerdDaemonPidFile(paths));
+  const orphan = daemon !== undefined && recordAlive(daemon, DAEMON_PROGRAM);
+  if (orphan) {
+    log("stopping the managed containerd pid %d (its supervisor is gone)", daemon.pid);
+    await terminate(daemon, graceMs, signal);
   }
-}
-
-/** The last lines the daemon logged since byte `from` (at most 4 KiB, 20 lines). */
-export function logTail(path: string, from: number): string {
-  try {
-    const fd = openSync(path, "r");
-    try {
-      const size = fstatSync(fd).size;
-      const start = Math.max(from, size - 4096);
-      const buf = Buffer.alloc(Math.max(0, size - start));
-      readSync(fd, buf, 0, buf.length, start);
-      const lines = buf.toString("utf8").trimEnd().split("\n").slice(-20);
-      return lines.join("\n") || "(empty)";
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return "(no log)";
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Never signals a reused pid. */
-async function terminate(record: PidRecord, graceMs: number, signal?: AbortSignal): Promise<void> {
-  const send = (sig: NodeJS.Signals) => {
-    if (!recordRunning(record)) return;
-    try {
-      process.kill(record.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  send("SIGTERM");
-  if (await waitGone(record, graceMs, signal)) return;
-  log("containerd pid %d ignored SIGTERM for %d ms; killing", record.pid, graceMs);
-  send("SIGKILL");
-  await waitGone(record, 5000, signal);
-}
-
-/** Polls until the process is gone (it is not our child, so no exit event reaches us). */
-async function waitGone(record: PidRecord, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (recordRunning(record)) {
-    if (Date.now() >= deadline) return false;
-    await pause(20, signal);
-  }
-  return true;
+  removePidFile(containerdDaemonPidFile(paths));
+  return orphan;
 }
 
 export interface StopManagedContainerdOptions {
@@ -278,13 +276,15 @@ export async function stopManagedContainerd(paths: Paths, opts: StopManagedConta
   const lockOpts = { runner, env: opts.env, signal: opts.signal };
   return withFileLock(paths.containerdLock, lockOpts, async () => {
     const record = readPidFile(paths.containerdPidFile);
-    const running = record !== undefined && recordAlive(record, DAEMON_PROGRAM);
+    const running = record !== undefined && recordAlive(record, SUPERVISOR_PROGRAM);
     if (running) {
-      log("stopping managed containerd pid %d", record.pid);
+      // The supervisor forwards SIGTERM to containerd and exits once containerd has.
+      log("stopping the managed containerd's supervisor pid %d", record.pid);
       await terminate(record, opts.timeoutMs ?? 10_000, opts.signal);
     }
+    const orphan = await terminateOrphan(paths, opts.timeoutMs ?? 10_000, opts.signal);
     removePidFile(paths.containerdPidFile);
     removeSockets(paths);
-    return running;
+    return running || orphan;
   });
 }

@@ -2,7 +2,7 @@
 // the OCI spec and ownership labels, one task with FIFO stdio. `startContainer` returns a RunningTask (services);
 // `runContainer` is start + wait + delete (build steps, one-shot execs). Whatever was created is removed on every
 // path — errors, aborts, non-zero exits — in the order task → onExit hook → container → snapshot → FIFOs.
-import { TYPE_URL, jsonAny } from "../containerd/index.js";
+import { TYPE_URL, isUnavailable, jsonAny } from "../containerd/index.js";
 import { debug } from "../common/debug.js";
 import { InternalError, InvalidArgumentError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { OWNER } from "../common/labels.js";
@@ -31,6 +31,7 @@ import {
   type SpecOpt,
 } from "./spec-opts.js";
 import { RunningTask, type ProcessExit, type ProcessResult } from "./task.js";
+import { waitForExit } from "./task-wait.js";
 import { resolveImageUser } from "./snapshot-file.js";
 
 const log = debug("runtime");
@@ -163,7 +164,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
 
     const rootfs = await client.withLeaseScope(async (leased) => {
       const { mounts } = await leased.snapshots.prepare({ snapshotter, key: id, parent: opts.image.chainId, labels });
-      cleanup.push("snapshot", () => ignoreNotFound(client.snapshots.remove({ snapshotter, key: id })));
+      cleanup.push("snapshot", () => ignoreNotFound(client.snapshots.remove({ snapshotter, key: id })), { retry: true });
       await leased.containers.create({
         container: {
           id,
@@ -175,7 +176,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
           snapshot_key: id,
         },
       });
-      cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })));
+      cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })), { retry: true });
       return mounts;
     });
     if (opts.onExit) {
@@ -189,9 +190,10 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
     const created = await client.tasks.create({ container_id: id, rootfs, ...io.paths, terminal: false });
     log("%s: task created (pid %d)", id, created.pid);
     let hasExited = false;
-    const waiting = client.tasks.wait({ container_id: id }).then((r) => {
+    // Re-established across a containerd restart: the shim keeps the task running and holds its exit status.
+    const waiting = waitForExit(client, { container_id: id }).then((r) => {
       hasExited = true;
-      return { exitCode: r.exit_status };
+      return r;
     });
     waiting.catch(() => {});
     let started = false;
@@ -200,7 +202,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       const natural = started && hasExited;
       const status = await deleteTask(client, id, hasExited ? undefined : waiting);
       if (natural) exitStatus = status;
-    });
+    }, { retry: true });
     void io.writeStdin(() => client.tasks.closeIO({ container_id: id, stdin: true }).then(() => undefined)).catch((err) => log("%s: stdin: %s", id, err));
     throwIfAborted(signal);
 
@@ -252,7 +254,10 @@ const KILL_WAIT_MS = 10_000;
 /** Deletes a task, first killing it (SIGKILL, all processes) when `running` (its pending exit) is given. */
 async function deleteTask(client: RuntimeClient, id: string, running: Promise<ProcessExit> | undefined): Promise<number | undefined> {
   if (running) {
-    await client.tasks.kill({ container_id: id, signal: 9, all: true }).catch((err) => log("%s: kill: %s", id, err));
+    await client.tasks.kill({ container_id: id, signal: 9, all: true }).catch((err) => {
+      if (isUnavailable(err)) throw err; // the cleanup step is retried once containerd answers again
+      log("%s: kill: %s", id, err);
+    });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([running.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, KILL_WAIT_MS)))]);
     clearTimeout(timer);

@@ -3,7 +3,7 @@
 // reporting an exit. `wait({ signal })` on abort kills the process (SIGKILL) and throws CancelledError.
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
-import { TYPE_URL, jsonAny } from "../containerd/index.js";
+import { TYPE_URL, jsonAny, retryWhileUnavailable } from "../containerd/index.js";
 import { CancelledError, InvalidArgumentError, hasCode, throwIfAborted } from "../common/errors.js";
 import type { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
@@ -12,6 +12,7 @@ import type { RuntimeClient } from "./containerd-port.js";
 import { ProcessIO, type OutputOptions } from "./process-io.js";
 import type { Spec, SpecProcess, SpecUser } from "./spec.js";
 import { buildSpec, withCwd, withEnv } from "./spec-opts.js";
+import { waitForExit } from "./task-wait.js";
 
 const log = debug("runtime");
 
@@ -98,11 +99,14 @@ abstract class ProcessHandle {
     throw new CancelledError(`process in ${this.containerId} cancelled`, { cause: signal?.reason });
   }
 
-  /** Sends a signal; a process that already exited is not an error. `all`: every process of the task. */
+  /**
+   * Sends a signal; a process that already exited is not an error. `all`: every process of the task. While
+   * containerd restarts the signal is retried (bounded), since the process runs on under its shim.
+   */
   async kill(signal: SignalLike = "SIGTERM", opts: { all?: boolean } = {}): Promise<void> {
     const req = { container_id: this.containerId, signal: signalNumber(signal), all: opts.all ?? false };
     try {
-      await this.client.tasks.kill(this.execId ? { ...req, exec_id: this.execId } : req);
+      await retryWhileUnavailable(() => this.client.tasks.kill(this.execId ? { ...req, exec_id: this.execId } : req), { what: `kill ${this.containerId}` });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -143,7 +147,8 @@ export class ExecProcess extends ProcessHandle {
         // is what stops reading (as docker exec, wait() itself does wait for that output).
         await this.kill("SIGKILL");
         await this.exited.catch(() => undefined);
-        await this.client.tasks.deleteProcess({ container_id: this.containerId, exec_id: this.id }).catch((err) => {
+        const req = { container_id: this.containerId, exec_id: this.id };
+        await retryWhileUnavailable(() => this.client.tasks.deleteProcess(req), { what: `delete ${this.containerId}/${this.id}` }).catch((err) => {
           if (!isNotFound(err)) throw err;
         });
       } finally {
@@ -194,7 +199,7 @@ export class RunningTask extends ProcessHandle {
     try {
       await this.client.tasks.exec({ ...base, ...io.paths, terminal: false, spec: jsonAny(TYPE_URL.process, process) });
       created = true;
-      const exited = this.client.tasks.wait(base).then((r) => ({ exitCode: r.exit_status }));
+      const exited = waitForExit(this.client, base);
       exited.catch(() => {});
       const { pid } = await this.client.tasks.start(base);
       void io.writeStdin(() => this.client.tasks.closeIO({ ...base, stdin: true }).then(() => undefined)).catch((err) => log("stdin: %s", err));

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +19,18 @@ import {
   type RunOptions,
   type SpawnHelperOptions,
 } from "../../../src/common/process-runner.js";
-import { answers, clientProbe, ctrProbe, resolveContainerd, stopManagedContainerd, type ContainerdEndpointOptions } from "../../../src/rootless/index.js";
+import {
+  answers,
+  clientProbe,
+  ensureManagedContainerd,
+  rotatedLogPath,
+  ctrProbe,
+  managedPids,
+  resolveContainerd,
+  stopManagedContainerd,
+  SUPERVISOR_PROGRAM,
+  type ContainerdEndpointOptions,
+} from "../../../src/rootless/index.js";
 import { readPidFile, recordRunning } from "../../../src/rootless/pid-file.js";
 
 const readStart = (pid: number) => processStartTime(pid);
@@ -74,6 +85,16 @@ function daemonsFor(paths: Paths): number[] {
     }
   }
   return pids;
+}
+
+/** The supervisor pid of each containerd running this Paths' config (its parent), checked to be the supervisor. */
+function supervisedDaemons(paths: Paths): number[] {
+  return daemonsFor(paths).map((pid) => {
+    const ppid = Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    assert.is(readFileSync(`/proc/${ppid}/comm`, "utf8").trim(), SUPERVISOR_PROGRAM, `containerd ${pid} runs under the supervisor`);
+    assert.is(managedPids(paths).containerd, pid, "containerd-daemon.pid names it");
+    return ppid;
+  });
 }
 
 async function expectError(promise: Promise<unknown>, code: string, message: RegExp): Promise<SvcdError> {
@@ -145,7 +166,7 @@ test("(b) nothing answering: a managed containerd is started, detached, and reus
   assert.is(first.address, paths.containerdSocket);
   assert.ok(first.managed && first.started && first.source === "managed");
   assert.type(first.pid, "number");
-  assert.equal(daemonsFor(paths), [first.pid]);
+  assert.equal(supervisedDaemons(paths), [first.pid]);
   assert.is(readPidFile(paths.containerdPidFile)?.pid, first.pid);
   // Its own session (setsid), so it is not killed with our process group.
   const stat = readFileSync(`/proc/${first.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -155,7 +176,7 @@ test("(b) nothing answering: a managed containerd is started, detached, and reus
 
   const second = await resolveContainerd(options(paths));
   assert.equal(second, { address: paths.containerdSocket, managed: true, source: "managed", started: false, pid: first.pid });
-  assert.equal(daemonsFor(paths), [first.pid]);
+  assert.equal(supervisedDaemons(paths), [first.pid]);
 });
 
 test("an injected probe (ctr version through the runner) decides too", async () => {
@@ -176,7 +197,7 @@ test("(c) two concurrent calls in one process start exactly one daemon", async (
   const [x, y] = await Promise.all([resolveContainerd(options(paths)), resolveContainerd(options(paths))]);
   assert.is(x.pid, y.pid);
   assert.equal([x.started, y.started].sort(), [false, true]);
-  assert.equal(daemonsFor(paths), [x.pid]);
+  assert.equal(supervisedDaemons(paths), [x.pid]);
 });
 
 test("(c) concurrent processes, released at the same moment, start exactly one daemon, which outlives them", async () => {
@@ -208,7 +229,7 @@ test("(c) concurrent processes, released at the same moment, start exactly one d
   const results = await Promise.all(children.map((c) => c.done));
   assert.equal(new Set(results.map((r) => r.pid)).size, 1, JSON.stringify(results));
   assert.is(results.filter((r) => r.started).length, 1, JSON.stringify(results));
-  assert.equal(daemonsFor(paths), [results[0]!.pid]);
+  assert.equal(supervisedDaemons(paths), [results[0]!.pid]);
   assert.ok(await answers(paths.containerdSocket, probe), "still serving after every process exited");
 });
 
@@ -230,7 +251,7 @@ test("(d) a stale pidfile (a live non-containerd pid) and a stale socket file ar
     const got = await resolveContainerd(options(paths));
     assert.ok(got.started);
     assert.is.not(got.pid, bystander.pid);
-    assert.equal(daemonsFor(paths), [got.pid]);
+    assert.equal(supervisedDaemons(paths), [got.pid]);
     assert.is(bystander.exitCode, null, "the bystander was not signalled");
     assert.is(processStartTime(bystander.pid!) !== undefined, true);
   } finally {
@@ -296,9 +317,9 @@ test("a daemon that never serves is stopped after the start timeout", async () =
   });
   try {
     const err = await expectError(
-      resolveContainerd(options(paths, { env: { ...baseEnv, PATH: fake }, startTimeoutMs: 600 })),
+      resolveContainerd(options(paths, { env: { ...baseEnv, PATH: fake }, startTimeoutMs: 4000 })),
       "UNAVAILABLE",
-      /did not answer within 600 ms[\s\S]*hanging/,
+      /did not answer within 4000 ms[\s\S]*hanging/,
     );
     assert.ok(err);
     assert.equal(daemonsFor(paths), [], "the hung daemon was stopped");
@@ -337,6 +358,30 @@ test("(f) stop terminates the daemon and removes its socket and pidfile", async 
   const again = await resolveContainerd(options(paths));
   assert.ok(again.started);
   assert.is.not(again.pid, got.pid);
+});
+
+test("the supervisor brings a SIGKILLed containerd back on the same socket; its log stays capped", async () => {
+  const paths = tempPaths();
+  const got = await ensureManagedContainerd({ paths, runner, probe, env: baseEnv, logMaxBytes: 4096 });
+  const first = managedPids(paths);
+  assert.is(first.supervisor, got.pid);
+  assert.type(first.containerd, "number");
+  process.kill(first.containerd!, "SIGKILL");
+  // The restart has no event of its own outside the supervisor: poll for the new pid and a Version answer.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const now = managedPids(paths);
+    if (now.containerd !== undefined && now.containerd !== first.containerd && (await answers(paths.containerdSocket, probe))) break;
+    assert.ok(Date.now() < deadline, "containerd was not restarted within 30 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.is(managedPids(paths).supervisor, first.supervisor, "the same supervisor");
+  assert.equal(supervisedDaemons(paths), [first.supervisor]);
+  const log = readFileSync(paths.containerdLog, "utf8") + readFileSync(rotatedLogPath(paths.containerdLog), "utf8");
+  assert.match(log, /containerd was killed by SIGKILL; restarting in \d+ ms/);
+  assert.ok(statSync(paths.containerdLog).size <= 4096, "live log capped");
+  assert.ok(statSync(rotatedLogPath(paths.containerdLog)).size <= 4096, "one rotated file, capped");
+  assert.not.ok(existsSync(`${paths.containerdLog}.2`));
 });
 
 test("a stale unix socket file is not mistaken for a serving one", async () => {
