@@ -4,12 +4,17 @@
 // Layout: one directory (Paths.netnsDir) holding `hub` and `ctr-<id>` files. The directory is made a private bind
 // mount of itself, as iproute2 does for /run/netns: the nsfs mounts on its files then never propagate into (or get
 // pinned by) other mount namespaces, and a mount on a file of a shared parent is refused on some kernels.
+// IPv6 is off in every netns made here (hub and containers) before any interface is added: hygiene, not the
+// isolation guarantee — a privileged container can turn it back on; the hub's bridge filters drop IPv6 regardless.
 // Invariant: a file is either absent, a mounted netns, or (after a crash mid-create) an empty regular file that
 // remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
 import { constants } from "node:fs";
 import { mkdir, open, readdir, rm } from "node:fs/promises";
 import { AlreadyExistsError, InternalError } from "../../common/errors.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
+
+/** Written in each new netns: interfaces created later (eth0, the host veths) come up without IPv6. */
+const IPV6_OFF = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] as const;
 
 /** Creates, tests and removes netns files in one directory. */
 export class NetnsFiles {
@@ -41,7 +46,7 @@ export class NetnsFiles {
   }
 
   /**
-   * A new netns bound to `path` (with its `lo` up when asked: one process instead of a CNI loopback run);
+   * A new netns bound to `path`, IPv6 off (with its `lo` up when asked: instead of a CNI loopback run);
    * AlreadyExistsError when the file exists. Leaves nothing behind on failure.
    */
   async create(path: string, signal?: AbortSignal, opts: { loopbackUp?: boolean } = {}): Promise<void> {
@@ -55,8 +60,8 @@ export class NetnsFiles {
       throw new InternalError(`could not create network namespace file ${path}`, { cause: err });
     }
     try {
-      const inside = opts.loopbackUp ? ["ip", "link", "set", "lo", "up"] : ["true"];
-      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", ...inside], { env: this.#env, signal });
+      const script = `sysctl -q -e -w ${IPV6_OFF.join(" ")}${opts.loopbackUp ? " && exec ip link set lo up" : ""}`;
+      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", "sh", "-c", script], { env: this.#env, signal });
     } catch (err) {
       await this.remove(path);
       throw err;
