@@ -19,8 +19,8 @@
 //     reached, and ARP-resolved, only from that session's ports; the gateway stays open for egress.
 //   output: the hub's ARP requests go only to the port that owns the asked-for address (no address leaks by flood).
 // All base chains run at priority filter (-200), before br_netfilter's hooks, which would otherwise divert IPv4
-// past same-priority chains. Base and session chains are re-declared (add + flush + rules) in every admit, so one
-// transaction is idempotent and heals a partial table.
+// past same-priority chains. A declaration is add + flush + rules, so running it again is idempotent and heals a
+// partial table (SessionFirewall sends it with the first admit, and again whenever something is missing).
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../../common/errors.js";
 
@@ -64,9 +64,8 @@ const chainF = (key: string) => `f_${key}`;
 const chainI = (key: string) => `i_${key}`;
 const setP = (key: string) => `p_${key}`;
 
-/** The table, its global sets and base chains, and session `key`'s set and chains; safe to run again. */
-export function declareScript(key: string): string[] {
-  checkSessionKey(key);
+/** The table, its global sets and maps and its base chains; safe to run again. */
+export function declareBaseScript(): string[] {
   const arp = "ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4";
   return [
     `add table ${T}`,
@@ -83,10 +82,22 @@ export function declareScript(key: string): string[] {
     ...chain("forward", "forward", ["iif vmap @port"], "drop"),
     ...chain("input", "input", ["jump guard", "ip daddr vmap @dest", "arp daddr ip vmap @dest"], "accept"),
     ...chain("output", "output", ["arp operation request oif . arp daddr ip != @addr drop"], "accept"),
+  ];
+}
+
+/** Session `key`'s port set and its two chains (the table must exist); safe to run again. */
+export function declareSessionScript(key: string): string[] {
+  checkSessionKey(key);
+  return [
     `add set ${T} ${setP(key)} { type iface_index ; }`,
     ...chain(chainF(key), undefined, [`oif @${setP(key)} accept`, "drop"]),
     ...chain(chainI(key), undefined, [`iif @${setP(key)} accept`, "drop"]),
   ];
+}
+
+/** Everything session `key` needs, from nothing. */
+export function declareScript(key: string): string[] {
+  return [...declareBaseScript(), ...declareSessionScript(key)];
 }
 
 /** A chain declared and given exactly `rules` (flush first: nft has no idempotent `add rule`). */

@@ -3,8 +3,9 @@
 // and ARP only), and out only through ports of the sender's session; the hub's own guarded addresses (host-service
 // listeners) answer only their session's ports. The ruleset and its reasons are in firewall-rules.ts.
 //
-// Work per address is one `nft -f -` transaction in the kernel (admit: declare + add elements; evict: delete
-// elements, plus the session's set and chains with its last address), so no packet ever meets user space.
+// Work per address is one `nft -f -` transaction (admit: add its elements, with the table and the session's chains
+// declared on the session's first admit or when found missing; evict: delete them, plus the session's set and
+// chains with its last address); filtering itself is all in the kernel, no packet ever meets user space.
 // Invariants: an admitted port's MAC and address are the only source it may use; an address is in at most one
 // session's `dest` entry — admitting replaces whatever a crashed engine left for it; ports are keyed by ifindex,
 // which the kernel does not reuse, so leftovers for dead ports match nothing. A session whose last address this
@@ -18,7 +19,9 @@ import {
   checkIpv4,
   checkPort,
   checkSessionKey,
+  declareBaseScript,
   declareScript,
+  declareSessionScript,
   deleting,
   dropSessionScript,
   portElements,
@@ -38,6 +41,10 @@ export class SessionFirewall {
   readonly #runner: ProcessRunner;
   /** Per session key, how many ports and addresses this process has admitted. */
   readonly #admitted = new Map<string, number>();
+  /** Sessions whose set and chains this process has declared (later admits send their elements alone). */
+  readonly #declared = new Set<string>();
+  /** Whether this process has declared the table and its base chains. */
+  #base = false;
   // One update at a time from this process keeps the admit/evict counts and the kernel's table in step.
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -80,13 +87,20 @@ export class SessionFirewall {
   }
 
   async #admit(key: string, ip: string, elements: string[]): Promise<void> {
-    const script = [...declareScript(key), ...adding(elements)];
-    if (!(await this.#nft(script, "exists"))) {
+    const full = [...declareScript(key), ...adding(elements)];
+    // Declarations double a transaction's cost: sent the first time (base once, a session's on its first admit),
+    // and all of them again when something turns out to be missing.
+    const needed = [...(this.#base ? [] : declareBaseScript()), ...(this.#declared.has(key) ? [] : declareSessionScript(key))];
+    let outcome = await this.#nft([...needed, ...adding(elements)], "exists", "missing");
+    if (outcome === "missing") outcome = await this.#nft(full, "exists");
+    if (outcome === "exists") {
       // Another session's entry for this address (a crashed engine's) would misroute its traffic: replace it.
       log("firewall: replacing a stale entry for %s", ip);
       await this.#nft([staleDest(ip)], "missing");
-      await this.#nft(script);
+      await this.#nft(full);
     }
+    this.#base = true;
+    this.#declared.add(key);
     this.#admitted.set(key, (this.#admitted.get(key) ?? 0) + 1);
   }
 
@@ -95,8 +109,9 @@ export class SessionFirewall {
     if (left === 0) this.#admitted.delete(key);
     else this.#admitted.set(key, left);
     const drop = left === 0 ? dropSessionScript(key) : [];
+    if (left === 0) this.#declared.delete(key);
     // One transaction in the usual case; piece by piece when something is already gone or still in use.
-    if (await this.#nft([...deleting(elements), ...drop], "missing", "busy")) return;
+    if ((await this.#nft([...deleting(elements), ...drop], "missing", "busy")) === "ok") return;
     for (const line of deleting(elements)) await this.#nft([line], "missing");
     if (drop.length > 0) await this.#nft(drop, "missing", "busy");
   }
@@ -107,7 +122,7 @@ export class SessionFirewall {
     return next;
   }
 
-  #nft(lines: string[], ...tolerate: Tolerated[]): Promise<boolean> {
+  #nft(lines: string[], ...tolerate: Tolerated[]): Promise<"ok" | Tolerated> {
     return nft(this.#runner, this.#hubNetns, lines, tolerate);
   }
 }
@@ -119,14 +134,16 @@ const TOLERATED: Record<Tolerated, RegExp> = {
 };
 
 /**
- * Runs one nft transaction in the hub. True when it applied; false when it failed only for a reason the caller
- * tolerates (an element `missing`, one that `exists` with other data, a chain still `busy`); throws otherwise.
+ * Runs one nft transaction in the hub (nothing of it applies unless all does). "ok" when it applied, else the
+ * reason it failed when the caller tolerates it (an element or chain `missing`, an element that `exists` with other
+ * data, a chain still `busy`); throws otherwise.
  */
-async function nft(runner: ProcessRunner, hubNetns: string, lines: string[], tolerate: Tolerated[] = []): Promise<boolean> {
+async function nft(runner: ProcessRunner, hubNetns: string, lines: string[], tolerate: Tolerated[] = []): Promise<"ok" | Tolerated> {
   const script = lines.join("\n") + "\n";
   const r = await runner.run("nsenter", [`--net=${hubNetns}`, "--", "nft", "-f", "-"], { input: script });
-  if (r.exitCode === 0) return true;
-  if (tolerate.some((t) => TOLERATED[t].test(r.stderr))) return false;
+  if (r.exitCode === 0) return "ok";
+  const reason = tolerate.find((t) => TOLERATED[t].test(r.stderr));
+  if (reason) return reason;
   log("nft failed: %s: %s", script, r.stderr.trim());
   throw new InternalError(`nft in the hub network failed (apt-get install nftables): ${r.stderr.trim()}`);
 }
