@@ -13,7 +13,7 @@ export { Egress, type EgressContext, type EgressOptions } from "./egress/egress.
 export { EgressError } from "./egress/egress-error.js";
 export { DEFAULT_EGRESS_CIDR, planEgress, type EgressPlan } from "./egress/egress-plan.js";
 export { CniError } from "./cni/cni-error.js";
-export { SessionFirewall } from "./hub/session-firewall.js";
+export { SessionFirewall, type FirewallPort } from "./hub/session-firewall.js";
 export { allocateReservedAddress, type ReservedAddress } from "./hub/reserved-addresses.js";
 export { HostsStore, type HostsFiles, type HostsRecord } from "./hosts/hosts-store.js";
 export { renderHostsFile, replaceManagedBlock, type HostsEntry } from "./hosts/hosts-file.js";

@@ -64,7 +64,7 @@ export class SessionNetwork {
     const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
     const firewall = this.#firewallOf(hub);
     try {
-      await firewall.admit(this.#key, net.ip);
+      await firewall.admitContainer(this.#key, net);
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
       const files = await this.#store.create(id, {
         hostname: opts.hostname,
@@ -83,7 +83,7 @@ export class SessionNetwork {
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
-            await firewall.evict(this.#key, net.ip).catch((err: unknown) => log("%s: firewall: %s", id, err));
+            await firewall.evictContainer(this.#key, net).catch((err: unknown) => log("%s: firewall: %s", id, err));
             await this.#store.remove(id);
             await hub.removeContainer(id);
           })();
@@ -91,7 +91,7 @@ export class SessionNetwork {
         },
       };
     } catch (err) {
-      await firewall.evict(this.#key, net.ip).catch(() => {});
+      await firewall.evictContainer(this.#key, net).catch(() => {});
       await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
       await this.#store.remove(id).catch(() => {});
       throw err;
@@ -114,8 +114,8 @@ export class SessionNetwork {
   /** Lets only this session's containers reach `ip` (a host service's listener in the hub); returns the undo. */
   async guard(ip: string): Promise<() => Promise<void>> {
     const firewall = this.#firewallOf(await this.#hub());
-    await firewall.admit(this.#key, ip);
-    return () => firewall.evict(this.#key, ip);
+    await firewall.admitAddress(this.#key, ip);
+    return () => firewall.evictAddress(this.#key, ip);
   }
 
   /** Makes a service's names resolve from every container of the session. */

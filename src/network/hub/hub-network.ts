@@ -21,12 +21,13 @@ import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 import { debug } from "../../common/debug.js";
 import { bridgeNetwork, pluginStdin, subnetOfConfig, type CniConfigList } from "../cni/cni-config.js";
 import { CniPlugins, locateCniPlugins } from "../cni/cni-plugins.js";
-import { resultAddress } from "../cni/cni-result.js";
+import { resultAttachment } from "../cni/cni-result.js";
 import { CniError } from "../cni/cni-error.js";
 import { validateContainerId } from "../container-id.js";
 import { listLeases } from "../ipam-leases.js";
 import { planSubnet, reservedAddressOf, type SubnetPlan } from "../subnet.js";
 import { NetnsFiles } from "./netns-files.js";
+import { SessionFirewall } from "./session-firewall.js";
 import { Egress } from "../egress/egress.js";
 import { EgressError } from "../egress/egress-error.js";
 import { planEgress } from "../egress/egress-plan.js";
@@ -73,6 +74,10 @@ export interface ContainerNetwork {
   /** The netns file to join (OCI spec linux.namespaces[network].path). */
   netnsPath: string;
   ip: string;
+  /** The container interface's MAC (the only source MAC its port may send; see SessionFirewall). */
+  mac: string;
+  /** The host-side veth in the hub netns: the container's bridge port. */
+  hostVeth: string;
 }
 
 /** This engine's reference to the machine-wide hub network. */
@@ -146,12 +151,13 @@ export class HubNetwork {
         inNetns: this.netnsPath,
         signal: opts.signal,
       });
-      const ip = resultAddress(stdout);
-      if (!ip) {
-        throw new CniError({ plugin: "bridge", command: "ADD", containerId: id, message: `result has no address: ${stdout.trim()}` });
+      const attached = resultAttachment(stdout, HUB_BRIDGE);
+      if (!attached) {
+        const message = `result lacks an IPv4 address, the interface's MAC or the host veth: ${stdout.trim()}`;
+        throw new CniError({ plugin: "bridge", command: "ADD", containerId: id, message });
       }
-      log("%s: attached at %s (%s)", id, ip, netnsPath);
-      return { id, netnsPath, ip };
+      log("%s: attached at %s (%s, port %s)", id, attached.ip, netnsPath, attached.hostVeth);
+      return { id, netnsPath, ...attached };
     } catch (err) {
       await this.removeContainer(id).catch((cleanupErr) => log("%s: cleanup after failed add: %s", id, String(cleanupErr)));
       throw err;
@@ -243,6 +249,9 @@ export class HubNetwork {
         await this.#netns.remove(this.netnsPath); // a stale file from a crash mid-create
         await this.#netns.create(this.netnsPath, signal);
         log("hub: created %s", this.netnsPath);
+      } else if (alone) {
+        // No engine is attached: whatever the session firewall still holds belongs to dead engines.
+        await SessionFirewall.reset(this.netnsPath, this.#runner);
       }
       await this.#ensureBridge(signal);
       await mkdir(this.#paths.cniConfigDir, { recursive: true });
@@ -272,15 +281,24 @@ export class HubNetwork {
     }
   }
 
-  /** The bridge with the gateway address, up, and `lo` up, inside the hub netns. */
+  /**
+   * The bridge with the gateway address, up, and `lo` up, inside the hub netns. The bridge never learns source MACs
+   * from link-local group frames (LLDP and the like skip the prerouting filter), and runs no STP.
+   */
   async #ensureBridge(signal?: AbortSignal): Promise<void> {
     const inHub = ["--net=" + this.netnsPath, "--", "ip"];
-    const show = await this.#runner.run("nsenter", [...inHub, "-o", "-4", "addr", "show", "dev", HUB_BRIDGE], { env: this.#env, signal });
+    const show = await this.#runner.run("nsenter", [...inHub, "-d", "-o", "-force", "-batch", "-"], {
+      env: this.#env,
+      signal,
+      input: `link show dev ${HUB_BRIDGE}\naddr show dev ${HUB_BRIDGE}\n`,
+    });
     const address = `${this.gateway}/${this.#plan.prefix}`;
-    if (show.exitCode === 0 && show.stdout.includes(` ${address} `)) return;
+    const exists = /^\d+: /.test(show.stdout);
+    if (exists && show.stdout.includes(` ${address} `) && show.stdout.includes("no_linklocal_learn 1")) return;
+    const options = "stp_state 0 no_linklocal_learn 1";
     const batch = [
       "link set lo up",
-      ...(show.exitCode === 0 ? [] : [`link add ${HUB_BRIDGE} type bridge`]),
+      exists ? `link set ${HUB_BRIDGE} type bridge ${options}` : `link add ${HUB_BRIDGE} type bridge ${options}`,
       `addr replace ${address} dev ${HUB_BRIDGE}`,
       `link set ${HUB_BRIDGE} up`,
     ];

@@ -4,12 +4,20 @@
 // Layout: one directory (Paths.netnsDir) holding `hub` and `ctr-<id>` files. The directory is made a private bind
 // mount of itself, as iproute2 does for /run/netns: the nsfs mounts on its files then never propagate into (or get
 // pinned by) other mount namespaces, and a mount on a file of a shared parent is refused on some kernels.
+// IPv6 is off in every netns made here (hub and containers) before any interface is added: hygiene, not the
+// isolation guarantee — a privileged container can turn it back on; the hub's bridge filters drop IPv6 regardless.
 // Invariant: a file is either absent, a mounted netns, or (after a crash mid-create) an empty regular file that
 // remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
 import { constants } from "node:fs";
 import { mkdir, open, readdir, rm } from "node:fs/promises";
 import { AlreadyExistsError, InternalError } from "../../common/errors.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
+
+/**
+ * Run by `sh` in each new netns: interfaces created later (eth0, the host veths) come up without IPv6. Shell
+ * redirections rather than sysctl(8) spare a process; a kernel without IPv6 has no such files, which is fine.
+ */
+const IPV6_OFF = "for f in all default; do echo 1 > /proc/sys/net/ipv6/conf/$f/disable_ipv6; done 2>/dev/null";
 
 /** Creates, tests and removes netns files in one directory. */
 export class NetnsFiles {
@@ -41,7 +49,7 @@ export class NetnsFiles {
   }
 
   /**
-   * A new netns bound to `path` (with its `lo` up when asked: one process instead of a CNI loopback run);
+   * A new netns bound to `path`, IPv6 off (with its `lo` up when asked: instead of a CNI loopback run);
    * AlreadyExistsError when the file exists. Leaves nothing behind on failure.
    */
   async create(path: string, signal?: AbortSignal, opts: { loopbackUp?: boolean } = {}): Promise<void> {
@@ -55,8 +63,8 @@ export class NetnsFiles {
       throw new InternalError(`could not create network namespace file ${path}`, { cause: err });
     }
     try {
-      const inside = opts.loopbackUp ? ["ip", "link", "set", "lo", "up"] : ["true"];
-      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", ...inside], { env: this.#env, signal });
+      const script = `${IPV6_OFF}; ${opts.loopbackUp ? "exec ip link set lo up" : "true"}`;
+      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", "sh", "-c", script], { env: this.#env, signal });
     } catch (err) {
       await this.remove(path);
       throw err;

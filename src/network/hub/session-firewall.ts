@@ -1,26 +1,51 @@
-// Session isolation inside the hub: an nftables `bridge` table in the hub netns (never the host's) lets a container
-// reach another only when both belong to the same session. Each admitted address maps to its session's chain, which
-// accepts sources from that session's set and drops the rest; ARP and traffic to the hub itself are untouched.
+// Session isolation inside the hub, for every protocol: an nftables `bridge` table in the hub netns (never the host's)
+// whose per-port filters let a frame in only from an admitted port with that port's own MAC and IPv4 address (IPv4
+// and ARP only), and out only through ports of the sender's session; the hub's own guarded addresses (host-service
+// listeners) answer only their session's ports. The ruleset and its reasons are in firewall-rules.ts.
 //
-// Ruleset (table bridge svcd): map `dest` ipv4 → verdict `jump s_<session>`; per session a set `m_<session>` of its
-// addresses and a chain `s_<session>` { ip saddr @m_<session> accept; drop }; chains `forward` (bridged frames) and
-// `input` (frames to the hub's own addresses: host-service listeners), each { ip daddr vmap @dest }. Invariant: an address is in at most one session's set and `dest` entry; admitting a fresh
-// address first drops whatever a crashed engine left for it. Every update is one atomic `nft -f -` transaction.
+// Work per address is one `nft -f -` transaction (admit: add its elements, with the table and the session's chains
+// declared on the session's first admit or when found missing; evict: delete them, plus the session's set and
+// chains with its last address); filtering itself is all in the kernel, no packet ever meets user space.
+// Invariants: an admitted port's MAC and address are the only source it may use; an address is in at most one
+// session's `dest` entry — admitting replaces whatever a crashed engine left for it; ports are keyed by ifindex,
+// which the kernel does not reuse, so leftovers for dead ports match nothing. A session whose last address this
+// process evicts loses its set and chains (unless another process still has elements in it: the kernel refuses).
 import { debug } from "../../common/debug.js";
-import { InternalError, InvalidArgumentError } from "../../common/errors.js";
+import { InternalError } from "../../common/errors.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
-import { validateIp } from "../hosts/host-names.js";
+import {
+  addressElements,
+  adding,
+  checkIpv4,
+  checkPort,
+  checkSessionKey,
+  declareBaseScript,
+  declareScript,
+  declareSessionScript,
+  deleting,
+  dropSessionScript,
+  portElements,
+  resetScript,
+  staleDest,
+  type FirewallPort,
+} from "./firewall-rules.js";
 
 const log = debug("network");
-const TABLE = "svcd";
-const SESSION_KEY = /^[0-9a-v]{13}$/;
+
+export type { FirewallPort } from "./firewall-rules.js";
+
+type Tolerated = "missing" | "exists" | "busy";
 
 export class SessionFirewall {
   readonly #hubNetns: string;
   readonly #runner: ProcessRunner;
-  /** Sessions whose chain rules this process has checked (the rules themselves live in the kernel). */
-  readonly #ready = new Set<string>();
-  // One update at a time from this process keeps the check-then-add of rules from racing itself.
+  /** Per session key, how many ports and addresses this process has admitted. */
+  readonly #admitted = new Map<string, number>();
+  /** Sessions whose set and chains this process has declared (later admits send their elements alone). */
+  readonly #declared = new Set<string>();
+  /** Whether this process has declared the table and its base chains. */
+  #base = false;
+  // One update at a time from this process keeps the admit/evict counts and the kernel's table in step.
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(hubNetns: string, runner: ProcessRunner) {
@@ -28,48 +53,67 @@ export class SessionFirewall {
     this.#runner = runner;
   }
 
-  /** Puts `ip` in session `key`'s group: reachable only from the session's own addresses. */
-  admit(key: string, ip: string): Promise<void> {
-    checkKey(key);
-    validateIp(ip);
-    return this.#serial(() => this.#admit(key, ip));
+  /** Admits a container's port to session `key`: it may send only as `mac`/`ip` and reach only the session. */
+  admitContainer(key: string, port: FirewallPort): Promise<void> {
+    checkSessionKey(key);
+    checkPort(port);
+    return this.#serial(() => this.#admit(key, port.ip, portElements(key, port)));
   }
 
-  async #admit(key: string, ip: string): Promise<void> {
-    if (!this.#ready.has(key)) {
-      await this.#nft(this.#base(key).join("\n"));
-      await this.#ensureRules(key);
-      this.#ready.add(key);
+  /** Guards one of the hub's own addresses (a host-service listener): reachable only from session `key`. */
+  admitAddress(key: string, ip: string): Promise<void> {
+    checkSessionKey(key);
+    checkIpv4(ip);
+    return this.#serial(() => this.#admit(key, ip, addressElements(key, ip)));
+  }
+
+  /** Undoes admitContainer; idempotent. */
+  evictContainer(key: string, port: FirewallPort): Promise<void> {
+    checkSessionKey(key);
+    checkPort(port);
+    return this.#serial(() => this.#evict(key, portElements(key, port)));
+  }
+
+  /** Undoes admitAddress; idempotent. */
+  evictAddress(key: string, ip: string): Promise<void> {
+    checkSessionKey(key);
+    checkIpv4(ip);
+    return this.#serial(() => this.#evict(key, addressElements(key, ip)));
+  }
+
+  /** Removes the whole table: only when no engine is attached to the hub (everything in it is then an orphan). */
+  static async reset(hubNetns: string, runner: ProcessRunner): Promise<void> {
+    await nft(runner, hubNetns, resetScript());
+  }
+
+  async #admit(key: string, ip: string, elements: string[]): Promise<void> {
+    const full = [...declareScript(key), ...adding(elements)];
+    // Declarations double a transaction's cost: sent the first time (base once, a session's on its first admit),
+    // and all of them again when something turns out to be missing.
+    const needed = [...(this.#base ? [] : declareBaseScript()), ...(this.#declared.has(key) ? [] : declareSessionScript(key))];
+    let outcome = await this.#nft([...needed, ...adding(elements)], "exists", "missing");
+    if (outcome === "missing") outcome = await this.#nft(full, "exists");
+    if (outcome === "exists") {
+      // Another session's entry for this address (a crashed engine's) would misroute its traffic: replace it.
+      log("firewall: replacing a stale entry for %s", ip);
+      await this.#nft([staleDest(ip)], "missing");
+      await this.#nft(full);
     }
-    const add = [`add element bridge ${TABLE} m_${key} { ${ip} }`, `add element bridge ${TABLE} dest { ${ip} : jump s_${key} }`].join("\n");
-    if (await this.#nft(add, "exists")) return;
-    // A stale entry for this address (a crashed engine's) would send its traffic to the wrong session: replace it.
-    await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, "missing");
-    await this.#nft(add);
+    this.#base = true;
+    this.#declared.add(key);
+    this.#admitted.set(key, (this.#admitted.get(key) ?? 0) + 1);
   }
 
-  #base(key: string): string[] {
-    return [
-      `add table bridge ${TABLE}`,
-      `add map bridge ${TABLE} dest { type ipv4_addr : verdict ; }`,
-      `add chain bridge ${TABLE} forward { type filter hook forward priority 0 ; policy accept ; }`,
-      // Frames to the hub's own addresses (host-service listeners) pass the input hook: the same map guards them.
-      `add chain bridge ${TABLE} input { type filter hook input priority 0 ; policy accept ; }`,
-      `add set bridge ${TABLE} m_${key} { type ipv4_addr ; }`,
-      `add chain bridge ${TABLE} s_${key}`,
-    ];
-  }
-
-  /** Removes `ip` from session `key`'s group; idempotent. */
-  evict(key: string, ip: string): Promise<void> {
-    checkKey(key);
-    validateIp(ip);
-    return this.#serial(async () => {
-      // One transaction in the usual case; element by element when one of them is already gone.
-      if (await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }\ndelete element bridge ${TABLE} m_${key} { ${ip} }`, "missing")) return;
-      await this.#nft(`delete element bridge ${TABLE} dest { ${ip} }`, "missing");
-      await this.#nft(`delete element bridge ${TABLE} m_${key} { ${ip} }`, "missing");
-    });
+  async #evict(key: string, elements: string[]): Promise<void> {
+    const left = Math.max(0, (this.#admitted.get(key) ?? 0) - 1);
+    if (left === 0) this.#admitted.delete(key);
+    else this.#admitted.set(key, left);
+    const drop = left === 0 ? dropSessionScript(key) : [];
+    if (left === 0) this.#declared.delete(key);
+    // One transaction in the usual case; piece by piece when something is already gone or still in use.
+    if ((await this.#nft([...deleting(elements), ...drop], "missing", "busy")) === "ok") return;
+    for (const line of deleting(elements)) await this.#nft([line], "missing");
+    if (drop.length > 0) await this.#nft(drop, "missing", "busy");
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -78,32 +122,28 @@ export class SessionFirewall {
     return next;
   }
 
-  /** Adds the forward rule and the session chain's rules once (nft has no idempotent `add rule`). */
-  async #ensureRules(key: string): Promise<void> {
-    const listed = await this.#runner.run("nsenter", [`--net=${this.#hubNetns}`, "--", "nft", "list", "table", "bridge", TABLE]);
-    const text = listed.stdout;
-    const script: string[] = [];
-    if (!/chain forward \{[^}]*ip daddr vmap @dest/.test(text)) script.push(`add rule bridge ${TABLE} forward ip daddr vmap @dest`);
-    if (!/chain input \{[^}]*ip daddr vmap @dest/.test(text)) script.push(`add rule bridge ${TABLE} input ip daddr vmap @dest`);
-    const chain = new RegExp(`chain s_${key} \\{[^}]*ip saddr @m_${key} accept`).test(text);
-    if (!chain) script.push(`add rule bridge ${TABLE} s_${key} ip saddr @m_${key} accept`, `add rule bridge ${TABLE} s_${key} drop`);
-    if (script.length > 0) await this.#nft(script.join("\n"));
-  }
-
-  /**
-   * Runs one nft transaction in the hub. Returns true when it applied; false when it failed only because an element
-   * was `missing` (No such file) or `exists` (File exists) and the caller said that may happen; throws otherwise.
-   */
-  async #nft(script: string, tolerate?: "missing" | "exists"): Promise<boolean> {
-    const r = await this.#runner.run("nsenter", [`--net=${this.#hubNetns}`, "--", "nft", "-f", "-"], { input: script + "\n" });
-    if (r.exitCode === 0) return true;
-    if (tolerate === "missing" && /No such file or directory/.test(r.stderr)) return false;
-    if (tolerate === "exists" && /File exists/.test(r.stderr)) return false;
-    log("nft failed: %s: %s", script, r.stderr.trim());
-    throw new InternalError(`nft in the hub network failed (apt-get install nftables): ${r.stderr.trim()}`);
+  #nft(lines: string[], ...tolerate: Tolerated[]): Promise<"ok" | Tolerated> {
+    return nft(this.#runner, this.#hubNetns, lines, tolerate);
   }
 }
 
-function checkKey(key: string): void {
-  if (!SESSION_KEY.test(key)) throw new InvalidArgumentError(`invalid session key ${JSON.stringify(key)}`);
+const TOLERATED: Record<Tolerated, RegExp> = {
+  missing: /No such file or directory|Interface does not exist/,
+  exists: /File exists/,
+  busy: /Device or resource busy/,
+};
+
+/**
+ * Runs one nft transaction in the hub (nothing of it applies unless all does). "ok" when it applied, else the
+ * reason it failed when the caller tolerates it (an element or chain `missing`, an element that `exists` with other
+ * data, a chain still `busy`); throws otherwise.
+ */
+async function nft(runner: ProcessRunner, hubNetns: string, lines: string[], tolerate: Tolerated[] = []): Promise<"ok" | Tolerated> {
+  const script = lines.join("\n") + "\n";
+  const r = await runner.run("nsenter", [`--net=${hubNetns}`, "--", "nft", "-f", "-"], { input: script });
+  if (r.exitCode === 0) return "ok";
+  const reason = tolerate.find((t) => TOLERATED[t].test(r.stderr));
+  if (reason) return reason;
+  log("nft failed: %s: %s", script, r.stderr.trim());
+  throw new InternalError(`nft in the hub network failed (apt-get install nftables): ${r.stderr.trim()}`);
 }

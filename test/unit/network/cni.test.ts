@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bridgeNetwork, pluginStdin, subnetOfConfig } from "../../../src/network/cni/cni-config.js";
-import { parseCniError, resultAddress } from "../../../src/network/cni/cni-result.js";
+import { parseCniError, resultAddress, resultAttachment } from "../../../src/network/cni/cni-result.js";
 import { parseLease } from "../../../src/network/ipam-leases.js";
 import { planSubnet } from "../../../src/network/subnet.js";
 import { isContainerId } from "../../../src/network/container-id.js";
@@ -34,6 +34,30 @@ test("the address comes from the first valid ips[] entry", () => {
   assert.is(resultAddress(JSON.stringify({ ips: [{ address: "junk" }, { address: "fd00::2/64" }] })), "fd00::2");
   assert.is(resultAddress(JSON.stringify({ ips: [] })), undefined);
   assert.is(resultAddress("not json"), undefined);
+});
+
+test("the attachment: the IPv4 entry's sandboxed interface gives the MAC, the one unsandboxed non-bridge entry the port", () => {
+  const result = {
+    cniVersion: "1.0.0",
+    interfaces: [
+      { name: "svcd0", mac: "d6:2b:7e:1f:00:01" },
+      { name: "veth1a2b3c4d", mac: "ae:11:22:33:44:55" },
+      { name: "eth0", mac: "0A:58:0A:57:00:05", sandbox: "/run/svcd/netns/ctr-x" },
+    ],
+    ips: [{ address: "10.87.0.5/16", gateway: "10.87.0.1", interface: 2 }],
+  };
+  assert.equal(resultAttachment(JSON.stringify(result), "svcd0"), { ip: "10.87.0.5", mac: "0a:58:0a:57:00:05", hostVeth: "veth1a2b3c4d" });
+  const variant = (patch: object) => resultAttachment(JSON.stringify({ ...result, ...patch }), "svcd0");
+  assert.is(variant({ ips: [{ address: "10.87.0.5/16" }] }), undefined, "no interface index");
+  assert.is(variant({ ips: [{ address: "fd00::5/64", interface: 2 }] }), undefined, "no IPv4");
+  assert.is(variant({ interfaces: result.interfaces.slice(0, 2) }), undefined, "no sandboxed interface");
+  assert.is(variant({ interfaces: [result.interfaces[0], result.interfaces[2]] }), undefined, "no host veth");
+  const twoHosts = [...result.interfaces.slice(0, 2), { name: "veth9", mac: "ae:00:00:00:00:09" }, result.interfaces[2]];
+  assert.is(variant({ interfaces: twoHosts, ips: [{ address: "10.87.0.5/16", interface: 3 }] }), undefined, "ambiguous port");
+  const hostile = [result.interfaces[0], { name: 'x" ; flush ruleset', mac: "ae:00:00:00:00:01" }, result.interfaces[2]];
+  assert.is(variant({ interfaces: hostile }), undefined, "a name that is no interface name");
+  assert.is(variant({ interfaces: [result.interfaces[0], result.interfaces[1], { ...result.interfaces[2], mac: "zz" }] }), undefined);
+  assert.is(resultAttachment("not json", "svcd0"), undefined);
 });
 
 test("a plugin's error object is parsed; anything else is not", () => {
