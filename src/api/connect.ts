@@ -1,12 +1,13 @@
 // `connect()` and `dag`: the two ways a program gets a Client.
 import { createEngine } from "../engine/index.js";
-import type { Engine } from "../definition/index.js";
+import { assertId, assertOptions, assertString, type Engine } from "../definition/index.js";
 import { Client } from "./client.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { LocalHost } from "./local-host.js";
 
 /** Opens a session with an embedded engine (svcd's daemon is used instead once it exists). */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  checkConnectOptions(options);
   const engine = await createEngine({ ...options, host: new LocalHost() });
   const client = new Client(Promise.resolve<Engine>(engine));
   if (options.signal) {
@@ -37,3 +38,11 @@ export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "service" 
   service: (uri: string) => lazyDefault().service(uri),
   close: () => (defaultClient ? defaultClient.close() : Promise.resolve()),
 };
+
+/** What the engine would only check after it has started (or never): ids reach labels and names, paths sockets. */
+function checkConnectOptions(options: ConnectOptions): void {
+  assertOptions(options, "connect options");
+  if (options.sessionId !== undefined) assertId(options.sessionId, "sessionId");
+  if (options.moduleId !== undefined) assertId(options.moduleId, "moduleId");
+  if (options.containerd !== undefined) assertString(options.containerd, "containerd socket path");
+}

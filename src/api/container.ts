@@ -1,13 +1,20 @@
 // `Container`: an immutable, lazy builder. Every `with*` returns a new Container holding one more operation;
 // nothing reaches the engine until an evaluating call (`stdout()`, `sync()`, ...).
 import { InvalidArgumentError } from "../common/errors.js";
+import { parseReference } from "../image/index.js";
 import {
   assertArgs,
   assertDnsLabel,
   assertEnvName,
   assertFileMode,
+  assertInlineData,
+  assertOneOf,
+  assertOptionalBoolean,
+  assertOptions,
   assertPort,
   assertString,
+  builderWorkdir,
+  resolveContainerPath,
   type CallOptions,
   type CacheSharing,
   type ContainerDef,
@@ -15,8 +22,8 @@ import {
   type ExpectedStatus,
   type PortProtocol,
 } from "../definition/index.js";
-import type { CacheVolume } from "./cache-volume.js";
-import type { Directory } from "./directory.js";
+import { CacheVolume } from "./cache-volume.js";
+import { Directory } from "./directory.js";
 import { ContainerFile } from "./file.js";
 import { Service } from "./service.js";
 import type { EngineSource } from "./engine-source.js";
@@ -85,22 +92,28 @@ export class Container {
     return new Container(this.#source, [...this.#ops, op]);
   }
 
+  /** Rejects a path that climbs above `/` from the workdir set so far (the engine checks again with the image's). */
+  #checkPath(path: unknown, what: string): asserts path is string {
+    resolveContainerPath(path, builderWorkdir(this.#ops), what);
+  }
+
   /** Starts from an image reference such as "python", "busybox:1.36" or "ghcr.io/org/app@sha256:...". */
   from(ref: string): Container {
-    assertString(ref, "image reference");
+    parseReference(ref); // validates; the reference is kept as spelled, so digests do not change
     return this.#with({ op: "from", ref });
   }
 
   /** Sets the working directory of later commands (relative paths resolve against the previous one). */
   withWorkdir(path: string): Container {
-    assertString(path, "workdir");
+    this.#checkPath(path, "workdir");
     return this.#with({ op: "workdir", path });
   }
 
   /** Writes a file (relative paths resolve against the workdir); a build step of its own. */
   withNewFile(path: string, contents: string, options: WithNewFileOptions = {}): Container {
-    assertString(path, "file path");
-    assertString(contents, "file contents");
+    this.#checkPath(path, "file path");
+    assertInlineData(contents, `contents of ${JSON.stringify(path)}`);
+    assertOptions(options, "withNewFile options");
     const permissions = options.permissions ?? 0o644;
     assertFileMode(permissions);
     return this.#with({ op: "newFile", path, contents, permissions });
@@ -120,6 +133,8 @@ export class Container {
   /** Replaces the image's entrypoint; the default args are dropped unless `keepDefaultArgs`. */
   withEntrypoint(args: string[], options: { keepDefaultArgs?: boolean } = {}): Container {
     assertArgs(args, "entrypoint");
+    assertOptions(options, "withEntrypoint options");
+    assertOptionalBoolean(options.keepDefaultArgs, "keepDefaultArgs");
     return this.#with(options.keepDefaultArgs ? { op: "entrypoint", args: [...args], keepDefaultArgs: true } : { op: "entrypoint", args: [...args] });
   }
 
@@ -139,10 +154,12 @@ export class Container {
   /** Runs a command as a build step; its filesystem changes and output are cached by the chain's digest. */
   withExec(args: string[], options: WithExecOptions = {}): Container {
     assertArgs(args, "command");
+    assertOptions(options, "withExec options");
+    assertOptionalBoolean(options.useEntrypoint, "useEntrypoint");
     if (args.length === 0 && !options.useEntrypoint) throw new InvalidArgumentError("withExec needs a command");
     const expect = options.expect ?? "SUCCESS";
-    if (!EXPECT.includes(expect)) throw new InvalidArgumentError(`invalid expect ${JSON.stringify(expect)}`);
-    if (options.stdin !== undefined) assertString(options.stdin, "stdin");
+    assertOneOf(expect, EXPECT, "expect");
+    if (options.stdin !== undefined) assertInlineData(options.stdin, "stdin");
     const op: ContainerOp = { op: "exec", args: [...args], useEntrypoint: options.useEntrypoint ?? false, expect };
     if (options.stdin !== undefined) op.stdin = options.stdin;
     return this.#with(op);
@@ -151,8 +168,10 @@ export class Container {
   /** Declares a port the container listens on; services wait for it and `up()` forwards it. */
   withExposedPort(port: number, options: WithExposedPortOptions = {}): Container {
     assertPort(port);
+    assertOptions(options, "withExposedPort options");
     const protocol = options.protocol ?? "TCP";
-    if (!PROTOCOLS.includes(protocol)) throw new InvalidArgumentError(`invalid protocol ${JSON.stringify(protocol)}`);
+    assertOneOf(protocol, PROTOCOLS, "protocol");
+    assertOptionalBoolean(options.experimentalSkipHealthcheck, "experimentalSkipHealthcheck");
     if (options.description !== undefined) assertString(options.description, "port description");
     const op: ContainerOp = {
       op: "exposePort",
@@ -166,20 +185,28 @@ export class Container {
 
   withoutExposedPort(port: number, options: { protocol?: PortProtocol } = {}): Container {
     assertPort(port);
+    assertOptions(options, "withoutExposedPort options");
+    assertOneOf(options.protocol ?? "TCP", PROTOCOLS, "protocol");
     return this.#with({ op: "unexposePort", port, protocol: options.protocol ?? "TCP" });
   }
 
   /** Mounts a cache volume: its contents outlive sessions and are not part of the container's digest. */
   withMountedCache(path: string, cache: CacheVolume, options: WithMountedCacheOptions = {}): Container {
-    assertString(path, "mount path");
+    this.#checkPath(path, "mount path");
+    // A look-alike object could carry any name: only a CacheVolume (its name checked when it was made) passes.
+    if (!(cache instanceof CacheVolume)) throw new InvalidArgumentError("withMountedCache needs a CacheVolume (client.cacheVolume(name))");
+    assertOptions(options, "withMountedCache options");
     const sharing = options.sharing ?? "SHARED";
-    if (!SHARING.includes(sharing)) throw new InvalidArgumentError(`invalid sharing ${JSON.stringify(sharing)}`);
+    assertOneOf(sharing, SHARING, "sharing");
     return this.#with({ op: "mountCache", path, volume: cache.name, sharing });
   }
 
   /** Bind-mounts a host directory (live; read-only unless `readOnly: false`). */
   withMountedDirectory(path: string, directory: Directory, options: WithMountedDirectoryOptions = {}): Container {
-    assertString(path, "mount path");
+    this.#checkPath(path, "mount path");
+    if (!(directory instanceof Directory)) throw new InvalidArgumentError("withMountedDirectory needs a Directory (client.host().directory(path))");
+    assertOptions(options, "withMountedDirectory options");
+    assertOptionalBoolean(options.readOnly, "readOnly");
     return this.#with({
       op: "mountDirectory",
       path,
@@ -197,6 +224,8 @@ export class Container {
 
   /** This container as a long-running service; its exposed ports are health-checked before clients run. */
   asService(options: AsServiceOptions = {}): Service {
+    assertOptions(options, "asService options");
+    assertOptionalBoolean(options.useEntrypoint, "useEntrypoint");
     if (options.args !== undefined) assertArgs(options.args, "service args");
     const timeout = options.healthcheckTimeoutMs;
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
@@ -239,7 +268,7 @@ export class Container {
 
   /** A file of this container's filesystem, read lazily. */
   file(path: string): ContainerFile {
-    assertString(path, "file path");
+    this.#checkPath(path, "file path");
     return new ContainerFile(this.#source, this.definition(), path);
   }
 
