@@ -1,6 +1,8 @@
 // `connect()` and `dag`: the two ways a program gets a Client.
 import { createEngine } from "../engine/index.js";
-import { assertId, assertOptions, assertString, type Engine } from "../definition/index.js";
+import { InvalidArgumentError } from "../common/errors.js";
+import { assertId, assertOptions, assertString, quote, type Engine } from "../definition/index.js";
+import { resolveMirrors } from "../image/index.js";
 import { Client } from "./client.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { LocalHost } from "./local-host.js";
@@ -45,4 +47,9 @@ function checkConnectOptions(options: ConnectOptions): void {
   if (options.sessionId !== undefined) assertId(options.sessionId, "sessionId");
   if (options.moduleId !== undefined) assertId(options.moduleId, "moduleId");
   if (options.containerd !== undefined) assertString(options.containerd, "containerd socket path");
+  const grace = options.serviceGracePeriodMs;
+  if (grace !== undefined && (typeof grace !== "number" || !Number.isFinite(grace) || grace < 0)) {
+    throw new InvalidArgumentError(`invalid serviceGracePeriodMs ${quote(grace)}: use a number of milliseconds ≥ 0`);
+  }
+  resolveMirrors(options.registryMirrors, {}); // the option alone; the engine checks it again with the environment
 }

@@ -14,6 +14,7 @@ import {
   assertPort,
   assertString,
   builderWorkdir,
+  quote,
   resolveContainerPath,
   type CallOptions,
   type CacheSharing,
@@ -147,7 +148,7 @@ export class Container {
   /** Runs later commands as this user: "name", "uid", "uid:gid" or "name:group". */
   withUser(user: string): Container {
     assertString(user, "user");
-    if (user === "" || /[\s]/.test(user)) throw new InvalidArgumentError(`invalid user ${JSON.stringify(user)}`);
+    if (user === "" || /[\s\u0000-\u001f\u007f]/.test(user)) throw new InvalidArgumentError(`invalid user ${quote(user)}: use name, uid, name:group or uid:gid`);
     return this.#with({ op: "user", user });
   }
 

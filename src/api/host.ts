@@ -89,8 +89,12 @@ export function parseServiceUri(uri: string): { host: string; port: HostServiceP
     if (isIP(ipv6) !== 6) throw bad(`${quote(ipv6)} is not an IPv6 address`);
     host = ipv6;
   } else host = rawHost!;
-  assertDialHost(host, "service URI host");
   const port = Number(rawPort);
-  assertPort(port, "service URI port");
+  try {
+    assertDialHost(host);
+    assertPort(port);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
   return { host, port: { backend: port, protocol: name === "udp" ? "UDP" : "TCP" } };
 }
