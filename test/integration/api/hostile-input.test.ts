@@ -275,10 +275,10 @@ test("every hostile input gets an InvalidArgumentError naming it, and nothing is
     const why = await check(row, ctx);
     if (why) failures.push(`[${row.stage}] ${row.name}: ${why}`);
   }
-  assert.equal(failures, [], `${failures.length} of ${table.length} rows:\n${failures.join("\n")}`);
   const after = await inventory();
-  assert.equal(after.filter((x) => !before.includes(x)), [], "created by the battery");
-  assert.equal(before.filter((x) => !after.includes(x)), [], "removed by the battery");
+  for (const made of after.filter((x) => !before.includes(x))) failures.push(`created: ${made}`);
+  for (const gone of before.filter((x) => !after.includes(x))) failures.push(`removed: ${gone}`);
+  assert.equal(failures, [], `${failures.length} failures in ${table.length} rows:\n${failures.join("\n")}`);
 });
 
 test("well-formed neighbours of the hostile inputs pass (the checks are not blanket refusals)", async ({ client, dir }) => {
