@@ -7,3 +7,4 @@ export * from "./hostname.js";
 export * from "./validate.js";
 export * from "./container-path.js";
 export * from "./dial-host.js";
+export * from "./validate-def.js";
