@@ -1,7 +1,7 @@
 // `connect()` and `dag`: the two ways a program gets a Client.
 import { createEngine } from "../engine/index.js";
 import { InvalidArgumentError } from "../common/errors.js";
-import { assertId, assertOptions, assertString, quote, type Engine } from "../definition/index.js";
+import { assertCallOptions, assertId, assertString, quote, type Engine } from "../definition/index.js";
 import { resolveMirrors } from "../image/index.js";
 import { Client } from "./client.js";
 import type { ConnectOptions } from "./connect-options.js";
@@ -43,7 +43,8 @@ export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "service" 
 
 /** What the engine would only check after it has started (or never): ids reach labels and names, paths sockets. */
 function checkConnectOptions(options: ConnectOptions): void {
-  assertOptions(options, "connect options");
+  assertCallOptions(options, "connect options");
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new InvalidArgumentError("connect options: onProgress must be a function");
   if (options.sessionId !== undefined) assertId(options.sessionId, "sessionId");
   if (options.moduleId !== undefined) assertId(options.moduleId, "moduleId");
   if (options.containerd !== undefined) assertString(options.containerd, "containerd socket path");

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "../common/errors.js";
 import { parseReference } from "../image/index.js";
 import {
   assertArgs,
+  assertCallOptions,
   assertDnsLabel,
   assertEnvName,
   assertFileMode,
@@ -243,27 +244,32 @@ export class Container {
 
   /** Evaluates every step; resolves to this container. */
   async sync(options: CallOptions = {}): Promise<Container> {
+    assertCallOptions(options, "sync options");
     await this.#source.engine().then((e) => e.sync(this.definition(), options));
     return this;
   }
 
   /** The standard output of the last `withExec`. */
   async stdout(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "stdout options");
     return (await this.#lastExec(options)).stdout;
   }
 
   /** The standard error of the last `withExec`. */
   async stderr(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "stderr options");
     return (await this.#lastExec(options)).stderr;
   }
 
   /** The exit code of the last `withExec` (use `expect: "ANY"` to get a non-zero one without an ExecError). */
   async exitCode(options: CallOptions = {}): Promise<number> {
+    assertCallOptions(options, "exitCode options");
     return (await this.#lastExec(options)).exitCode;
   }
 
   /** The canonical digest of this definition, with its image resolved to a manifest digest. */
   async digest(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "digest options");
     return (await this.#source.engine()).digest(this.definition(), options);
   }
 

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import { isIP } from "node:net";
 import {
+  assertCallOptions,
   assertDnsLabel,
   assertOneOf,
   assertOptionalBoolean,
@@ -65,17 +66,19 @@ export class Service {
 
   /** The hostname containers reach this service by. */
   async hostname(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "hostname options");
     return (await this.#source.engine()).serviceHostname(this.#def, options);
   }
 
   /** The exposed ports, in the order they were declared. */
-  async ports(_options: CallOptions = {}): Promise<ServicePort[]> {
+  async ports(options: CallOptions = {}): Promise<ServicePort[]> {
+    assertCallOptions(options, "ports options");
     return exposedPorts(this.#def);
   }
 
   /** `<hostname>:<port>` (first exposed port by default), prefixed with `<scheme>://` when given. */
   async endpoint(options: EndpointOptions = {}): Promise<string> {
-    assertOptions(options, "endpoint options");
+    assertCallOptions(options, "endpoint options");
     if (options.port !== undefined) assertPort(options.port, "endpoint port");
     const ports = exposedPorts(this.#def);
     let port = options.port;
@@ -94,6 +97,7 @@ export class Service {
 
   /** Starts the service now (healthy) and keeps it running until stop() or the client closes. */
   async start(options: CallOptions = {}): Promise<Service> {
+    assertCallOptions(options, "start options");
     await (await this.#source.engine()).startService(this.#def, options);
     return this;
   }
@@ -112,7 +116,7 @@ export class Service {
 
   /** Stops the service and waits for its process to exit: SIGTERM (SIGKILL after 10 s), or SIGKILL with `kill`. */
   async stop(options: CallOptions & { kill?: boolean } = {}): Promise<Service> {
-    assertOptions(options, "stop options");
+    assertCallOptions(options, "stop options");
     assertOptionalBoolean(options.kill, "kill");
     await (await this.#source.engine()).stopService(this.#def, { kill: options.kill ?? false }, options);
     return this;
@@ -137,7 +141,7 @@ const PROTOCOLS: readonly PortProtocol[] = ["TCP", "UDP"];
 
 /** `up()`'s options, checked before the engine is asked for anything (no service starts for a bad mapping). */
 function checkUpOptions(options: UpOptions): void {
-  assertOptions(options, "up options");
+  assertCallOptions(options, "up options");
   assertOptionalBoolean(options.random, "random");
   if (options.bind !== undefined) {
     assertString(options.bind, "bind address");

@@ -57,6 +57,13 @@ export function assertOptions(value: unknown, what: string): asserts value is Re
   }
 }
 
+/** The `{ signal }` every evaluating call takes: an options object whose signal, if any, is an AbortSignal. */
+export function assertCallOptions(value: unknown, what: string): void {
+  assertOptions(value, what);
+  const signal = value?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`${what}: signal must be an AbortSignal, got ${quote(signal)}`);
+}
+
 /** An optional boolean option: a string "false" would otherwise count as true. */
 export function assertOptionalBoolean(value: unknown, what: string): asserts value is boolean | undefined {
   if (value !== undefined && typeof value !== "boolean") throw new InvalidArgumentError(`${what} must be true or false, got ${quote(value)}`);

@@ -176,7 +176,18 @@ function rows(): Row[] {
   add("async", "up(options null)", ["up options", "null"], (c) => svc(c).up(bad(null)));
   add("async", "stop({ kill: 1 })", ["kill", "1"], (c) => svc(c).stop({ kill: bad(1) }));
 
+  // --- the `{ signal }` of every evaluating call ---
+  add("async", "sync({ signal: \"x\" })", ["sync options", "signal", q("x")], (c) => base(c).sync({ signal: bad("x") }));
+  add("async", "stdout(null)", ["stdout options", "null"], (c) => base(c).withExec(["true"]).stdout(bad(null)));
+  add("async", "digest({ signal: {} })", ["digest options", "signal"], (c) => base(c).digest({ signal: bad({ aborted: false }) }));
+  add("async", "file().contents(\"x\")", ["contents options", "string"], (c) => base(c).file("/etc/passwd").contents(bad("x")));
+  add("async", "hostname({ signal: 1 })", ["hostname options", "signal"], (c) => svc(c).hostname({ signal: bad(1) }));
+  add("async", "start([])", ["start options"], (c) => svc(c).start(bad([])));
+  add("async", "ports(\"x\")", ["ports options"], (c) => svc(c).ports(bad("x")));
+
   // --- connect() options: checked before an engine is started ---
+  add("async", "connect({ signal: \"x\" })", ["connect options", "signal"], () => connect({ namespace: NAMESPACE, signal: bad("x") }));
+  add("async", "connect({ onProgress: \"x\" })", ["onProgress", "function"], () => connect({ namespace: NAMESPACE, onProgress: bad("x") }));
   add("async", "connect({ sessionId: newline })", ["sessionId", q("a\nb")], () => connect({ namespace: NAMESPACE, sessionId: "a\nb" }));
   add("async", "connect({ sessionId: empty })", ["sessionId", q("")], () => connect({ namespace: NAMESPACE, sessionId: "" }));
   add("async", "connect({ moduleId: NUL })", ["moduleId", q("m\0")], () => connect({ namespace: NAMESPACE, moduleId: "m\0" }));

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { isCode } from "../../helpers/errors.js";
 import {
   MAX_INLINE_BYTES,
+  assertCallOptions,
   assertDialHost,
   assertDnsLabel,
   assertId,
@@ -78,6 +79,15 @@ test("options are objects, booleans are booleans, enums are closed", () => {
   for (const bad of ["false", 0, 1, null]) assert.throws(() => assertOptionalBoolean(bad, "readOnly"), isCode("INVALID_ARGUMENT", /readOnly/));
   assertOneOf("TCP", ["TCP", "UDP"], "protocol");
   assert.throws(() => assertOneOf("SCTP", ["TCP", "UDP"], "protocol"), isCode("INVALID_ARGUMENT", /protocol "SCTP"/));
+});
+
+test("call options: an object whose signal, if any, is an AbortSignal", () => {
+  assertCallOptions(undefined, "sync options");
+  assertCallOptions({}, "sync options");
+  assertCallOptions({ signal: new AbortController().signal }, "sync options");
+  for (const bad of [null, "x", { signal: "x" }, { signal: { aborted: false } }]) {
+    assert.throws(() => assertCallOptions(bad, "sync options"), isCode("INVALID_ARGUMENT", /sync options/), JSON.stringify(bad));
+  }
 });
 
 test("dial hosts are IP literals without zones or DNS names", () => {
