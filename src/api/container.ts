@@ -114,7 +114,7 @@ export class Container {
   /** Writes a file (relative paths resolve against the workdir); a build step of its own. */
   withNewFile(path: string, contents: string, options: WithNewFileOptions = {}): Container {
     this.#checkPath(path, "file path");
-    assertInlineData(contents, `contents of ${JSON.stringify(path)}`);
+    assertInlineData(contents, `contents of ${quote(path)}`);
     assertOptions(options, "withNewFile options");
     const permissions = options.permissions ?? 0o644;
     assertFileMode(permissions);

@@ -1,7 +1,7 @@
 // `Service`: a container (or, later, a host port) with exposed ports, addressed by a content-addressed hostname.
 // Immutable like Container; it starts just-in-time when a client binds it, or explicitly with start().
-import { InvalidArgumentError } from "../common/errors.js";
 import { isIP } from "node:net";
+import { InvalidArgumentError } from "../common/errors.js";
 import {
   assertCallOptions,
   assertDnsLabel,
