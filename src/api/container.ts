@@ -7,6 +7,7 @@ import {
   assertCallOptions,
   assertDnsLabel,
   assertEnvName,
+  assertEnvValue,
   assertFileMode,
   assertInlineData,
   assertOneOf,
@@ -123,7 +124,7 @@ export class Container {
 
   withEnvVariable(name: string, value: string): Container {
     assertEnvName(name);
-    assertString(value, `value of ${name}`);
+    assertEnvValue(name, value);
     return this.#with({ op: "env", name, value });
   }
 

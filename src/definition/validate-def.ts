@@ -9,6 +9,7 @@ import {
   assertArgs,
   assertDnsLabel,
   assertEnvName,
+  assertEnvValue,
   assertFileMode,
   assertId,
   assertInlineData,
@@ -52,7 +53,7 @@ export function assertContainerDef(def: unknown, what = "container definition", 
         break;
       case "env":
         assertEnvName(op.name);
-        assertString(op.value, `${at}.value`);
+        assertEnvValue(op.name, op.value);
         break;
       case "unsetEnv":
         assertEnvName(op.name);

@@ -45,9 +45,30 @@ export function assertInlineData(value: unknown, what: string): asserts value is
   }
 }
 
+/**
+ * The longest single argument or `NAME=value` environment entry, in UTF-8 bytes: Linux's MAX_ARG_STRLEN (128 KiB
+ * with the NUL). A longer one fails execve with E2BIG only after a container was made; the total of all of them is
+ * bounded by ARG_MAX (a quarter of the stack limit, 2 MiB by default) and still fails at exec time.
+ */
+export const MAX_ARG_BYTES = 128 * 1024 - 1;
+
+function assertArgLength(value: string, what: string): void {
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes > MAX_ARG_BYTES) throw new InvalidArgumentError(`${what} is ${bytes} bytes, more than the ${MAX_ARG_BYTES} a process argument may have: pass the data in a file (withNewFile) or stdin`);
+}
+
 export function assertArgs(args: unknown, what: string): asserts args is string[] {
   if (!Array.isArray(args)) throw new InvalidArgumentError(`${what} must be an array of strings`);
-  args.forEach((a, i) => assertString(a, `${what}[${i}]`));
+  args.forEach((a, i) => {
+    assertString(a, `${what}[${i}]`);
+    assertArgLength(a, `${what}[${i}]`);
+  });
+}
+
+/** An environment variable's value: no NUL, and `NAME=value` within MAX_ARG_BYTES. */
+export function assertEnvValue(name: string, value: unknown): asserts value is string {
+  assertString(value, `value of ${name}`);
+  assertArgLength(`${name}=${value}`, `environment entry ${name}=…`);
 }
 
 /** An options argument: absent, or a plain object (a `null` or a string would fail later with a TypeError). */

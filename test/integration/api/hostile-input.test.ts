@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { Paths } from "../../../src/common/paths.js";
-import { MAX_INLINE_BYTES } from "../../../src/definition/index.js";
+import { MAX_ARG_BYTES, MAX_INLINE_BYTES } from "../../../src/definition/index.js";
 import { CacheVolume, Directory, InvalidArgumentError, connect, type Client, type Container } from "../../../src/index.js";
 
 const NAMESPACE = "svcd-test-hostile";
@@ -160,6 +160,10 @@ function rows(): Row[] {
   const huge = "x".repeat(MAX_INLINE_BYTES + 1);
   add("sync", "withNewFile(8 MiB + 1 byte)", [`contents of ${q("/big")}`, `${MAX_INLINE_BYTES + 1} bytes`], (c) => base(c).withNewFile("/big", huge));
   add("sync", "withNewFile(NUL contents)", [`contents of ${q("f")}`, "NUL"], (c) => base(c).withNewFile("f", "a\0b"));
+  const longArg = "x".repeat(MAX_ARG_BYTES + 1);
+  add("sync", "withExec(an argument of 128 KiB)", ["command[1]", `${MAX_ARG_BYTES + 1} bytes`], (c) => base(c).withExec(["echo", longArg]));
+  add("sync", "asService(args: an argument of 128 KiB)", ["service args[0]", `${MAX_ARG_BYTES + 1} bytes`], (c) => base(c).asService({ args: [longArg] }));
+  add("sync", "withEnvVariable(a 128 KiB entry)", ["environment entry A=", `${MAX_ARG_BYTES + 1} bytes`], (c) => base(c).withEnvVariable("A", "x".repeat(MAX_ARG_BYTES - 1)));
   add("sync", "withExec(stdin 8 MiB + 1 byte)", ["stdin", `${MAX_INLINE_BYTES + 1} bytes`], (c) => base(c).withExec(["cat"], { stdin: huge }));
 
   // --- options of the wrong shape (each would be a TypeError or a silent truthy value otherwise) ---
@@ -297,6 +301,7 @@ test("well-formed neighbours of the hostile inputs pass (the checks are not blan
   c.withWorkdir("/srv/app").withNewFile("../x", "x").withMountedCache("../../c", client.cacheVolume("pip-cache.v1_2"));
   c.withEnvVariable("A_1", "multi\nline = ok").withExposedPort(1).withExposedPort(65535).withUser("1000:1000");
   c.withNewFile("/max", "x".repeat(MAX_INLINE_BYTES));
+  c.withExec(["echo", "x".repeat(MAX_ARG_BYTES)]).withEnvVariable("A", "x".repeat(MAX_ARG_BYTES - 2));
   c.withMountedDirectory("/d", client.host().directory(dir), { readOnly: false });
   client.container().from(`127.0.0.1:5000/library/busybox:latest@sha256:${"a".repeat(64)}`);
   svc(client).withHostname("db-1");

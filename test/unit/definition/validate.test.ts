@@ -2,7 +2,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isCode } from "../../helpers/errors.js";
 import {
+  MAX_ARG_BYTES,
   MAX_INLINE_BYTES,
+  assertArgs,
+  assertEnvValue,
   assertCallOptions,
   assertDialHost,
   assertDnsLabel,
@@ -68,6 +71,13 @@ test("inline data is capped at MAX_INLINE_BYTES of UTF-8", () => {
   assert.throws(() => assertInlineData("x".repeat(MAX_INLINE_BYTES + 1), "contents"), isCode("INVALID_ARGUMENT", /contents is 8388609 bytes/));
   // Counted in bytes, not UTF-16 units: 'é' is two bytes.
   assert.throws(() => assertInlineData("é".repeat(MAX_INLINE_BYTES / 2 + 1), "contents"), isCode("INVALID_ARGUMENT"));
+});
+
+test("an argument or NAME=value entry is at most MAX_ARG_BYTES (Linux's MAX_ARG_STRLEN less the NUL)", () => {
+  assertArgs(["x".repeat(MAX_ARG_BYTES)], "command");
+  assert.throws(() => assertArgs(["echo", "x".repeat(MAX_ARG_BYTES + 1)], "command"), isCode("INVALID_ARGUMENT", /command\[1\] is 131072 bytes/));
+  assertEnvValue("A", "x".repeat(MAX_ARG_BYTES - 2));
+  assert.throws(() => assertEnvValue("A", "x".repeat(MAX_ARG_BYTES - 1)), isCode("INVALID_ARGUMENT", /environment entry A=/));
 });
 
 test("options are objects, booleans are booleans, enums are closed", () => {
