@@ -1,13 +1,23 @@
 // `Container`: an immutable, lazy builder. Every `with*` returns a new Container holding one more operation;
 // nothing reaches the engine until an evaluating call (`stdout()`, `sync()`, ...).
 import { InvalidArgumentError } from "../common/errors.js";
+import { parseReference } from "../image/index.js";
 import {
   assertArgs,
+  assertCallOptions,
   assertDnsLabel,
   assertEnvName,
+  assertEnvValue,
   assertFileMode,
+  assertInlineData,
+  assertOneOf,
+  assertOptionalBoolean,
+  assertOptions,
   assertPort,
   assertString,
+  builderWorkdir,
+  quote,
+  resolveContainerPath,
   type CallOptions,
   type CacheSharing,
   type ContainerDef,
@@ -15,8 +25,8 @@ import {
   type ExpectedStatus,
   type PortProtocol,
 } from "../definition/index.js";
-import type { CacheVolume } from "./cache-volume.js";
-import type { Directory } from "./directory.js";
+import { CacheVolume } from "./cache-volume.js";
+import { Directory } from "./directory.js";
 import { ContainerFile } from "./file.js";
 import { Service } from "./service.js";
 import type { EngineSource } from "./engine-source.js";
@@ -85,22 +95,28 @@ export class Container {
     return new Container(this.#source, [...this.#ops, op]);
   }
 
+  /** Rejects a path that climbs above `/` from the workdir set so far (the engine checks again with the image's). */
+  #checkPath(path: unknown, what: string): asserts path is string {
+    resolveContainerPath(path, builderWorkdir(this.#ops), what);
+  }
+
   /** Starts from an image reference such as "python", "busybox:1.36" or "ghcr.io/org/app@sha256:...". */
   from(ref: string): Container {
-    assertString(ref, "image reference");
+    parseReference(ref); // validates; the reference is kept as spelled, so digests do not change
     return this.#with({ op: "from", ref });
   }
 
   /** Sets the working directory of later commands (relative paths resolve against the previous one). */
   withWorkdir(path: string): Container {
-    assertString(path, "workdir");
+    this.#checkPath(path, "workdir");
     return this.#with({ op: "workdir", path });
   }
 
   /** Writes a file (relative paths resolve against the workdir); a build step of its own. */
   withNewFile(path: string, contents: string, options: WithNewFileOptions = {}): Container {
-    assertString(path, "file path");
-    assertString(contents, "file contents");
+    this.#checkPath(path, "file path");
+    assertInlineData(contents, `contents of ${quote(path)}`);
+    assertOptions(options, "withNewFile options");
     const permissions = options.permissions ?? 0o644;
     assertFileMode(permissions);
     return this.#with({ op: "newFile", path, contents, permissions });
@@ -108,7 +124,7 @@ export class Container {
 
   withEnvVariable(name: string, value: string): Container {
     assertEnvName(name);
-    assertString(value, `value of ${name}`);
+    assertEnvValue(name, value);
     return this.#with({ op: "env", name, value });
   }
 
@@ -120,6 +136,8 @@ export class Container {
   /** Replaces the image's entrypoint; the default args are dropped unless `keepDefaultArgs`. */
   withEntrypoint(args: string[], options: { keepDefaultArgs?: boolean } = {}): Container {
     assertArgs(args, "entrypoint");
+    assertOptions(options, "withEntrypoint options");
+    assertOptionalBoolean(options.keepDefaultArgs, "keepDefaultArgs");
     return this.#with(options.keepDefaultArgs ? { op: "entrypoint", args: [...args], keepDefaultArgs: true } : { op: "entrypoint", args: [...args] });
   }
 
@@ -132,17 +150,19 @@ export class Container {
   /** Runs later commands as this user: "name", "uid", "uid:gid" or "name:group". */
   withUser(user: string): Container {
     assertString(user, "user");
-    if (user === "" || /[\s]/.test(user)) throw new InvalidArgumentError(`invalid user ${JSON.stringify(user)}`);
+    if (user === "" || /[\s\u0000-\u001f\u007f]/.test(user)) throw new InvalidArgumentError(`invalid user ${quote(user)}: use name, uid, name:group or uid:gid`);
     return this.#with({ op: "user", user });
   }
 
   /** Runs a command as a build step; its filesystem changes and output are cached by the chain's digest. */
   withExec(args: string[], options: WithExecOptions = {}): Container {
     assertArgs(args, "command");
+    assertOptions(options, "withExec options");
+    assertOptionalBoolean(options.useEntrypoint, "useEntrypoint");
     if (args.length === 0 && !options.useEntrypoint) throw new InvalidArgumentError("withExec needs a command");
     const expect = options.expect ?? "SUCCESS";
-    if (!EXPECT.includes(expect)) throw new InvalidArgumentError(`invalid expect ${JSON.stringify(expect)}`);
-    if (options.stdin !== undefined) assertString(options.stdin, "stdin");
+    assertOneOf(expect, EXPECT, "expect");
+    if (options.stdin !== undefined) assertInlineData(options.stdin, "stdin");
     const op: ContainerOp = { op: "exec", args: [...args], useEntrypoint: options.useEntrypoint ?? false, expect };
     if (options.stdin !== undefined) op.stdin = options.stdin;
     return this.#with(op);
@@ -151,8 +171,10 @@ export class Container {
   /** Declares a port the container listens on; services wait for it and `up()` forwards it. */
   withExposedPort(port: number, options: WithExposedPortOptions = {}): Container {
     assertPort(port);
+    assertOptions(options, "withExposedPort options");
     const protocol = options.protocol ?? "TCP";
-    if (!PROTOCOLS.includes(protocol)) throw new InvalidArgumentError(`invalid protocol ${JSON.stringify(protocol)}`);
+    assertOneOf(protocol, PROTOCOLS, "protocol");
+    assertOptionalBoolean(options.experimentalSkipHealthcheck, "experimentalSkipHealthcheck");
     if (options.description !== undefined) assertString(options.description, "port description");
     const op: ContainerOp = {
       op: "exposePort",
@@ -166,20 +188,28 @@ export class Container {
 
   withoutExposedPort(port: number, options: { protocol?: PortProtocol } = {}): Container {
     assertPort(port);
+    assertOptions(options, "withoutExposedPort options");
+    assertOneOf(options.protocol ?? "TCP", PROTOCOLS, "protocol");
     return this.#with({ op: "unexposePort", port, protocol: options.protocol ?? "TCP" });
   }
 
   /** Mounts a cache volume: its contents outlive sessions and are not part of the container's digest. */
   withMountedCache(path: string, cache: CacheVolume, options: WithMountedCacheOptions = {}): Container {
-    assertString(path, "mount path");
+    this.#checkPath(path, "mount path");
+    // A look-alike object could carry any name: only a CacheVolume (its name checked when it was made) passes.
+    if (!(cache instanceof CacheVolume)) throw new InvalidArgumentError("withMountedCache needs a CacheVolume (client.cacheVolume(name))");
+    assertOptions(options, "withMountedCache options");
     const sharing = options.sharing ?? "SHARED";
-    if (!SHARING.includes(sharing)) throw new InvalidArgumentError(`invalid sharing ${JSON.stringify(sharing)}`);
+    assertOneOf(sharing, SHARING, "sharing");
     return this.#with({ op: "mountCache", path, volume: cache.name, sharing });
   }
 
   /** Bind-mounts a host directory (live; read-only unless `readOnly: false`). */
   withMountedDirectory(path: string, directory: Directory, options: WithMountedDirectoryOptions = {}): Container {
-    assertString(path, "mount path");
+    this.#checkPath(path, "mount path");
+    if (!(directory instanceof Directory)) throw new InvalidArgumentError("withMountedDirectory needs a Directory (client.host().directory(path))");
+    assertOptions(options, "withMountedDirectory options");
+    assertOptionalBoolean(options.readOnly, "readOnly");
     return this.#with({
       op: "mountDirectory",
       path,
@@ -197,6 +227,8 @@ export class Container {
 
   /** This container as a long-running service; its exposed ports are health-checked before clients run. */
   asService(options: AsServiceOptions = {}): Service {
+    assertOptions(options, "asService options");
+    assertOptionalBoolean(options.useEntrypoint, "useEntrypoint");
     if (options.args !== undefined) assertArgs(options.args, "service args");
     const timeout = options.healthcheckTimeoutMs;
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
@@ -213,33 +245,38 @@ export class Container {
 
   /** Evaluates every step; resolves to this container. */
   async sync(options: CallOptions = {}): Promise<Container> {
+    assertCallOptions(options, "sync options");
     await this.#source.engine().then((e) => e.sync(this.definition(), options));
     return this;
   }
 
   /** The standard output of the last `withExec`. */
   async stdout(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "stdout options");
     return (await this.#lastExec(options)).stdout;
   }
 
   /** The standard error of the last `withExec`. */
   async stderr(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "stderr options");
     return (await this.#lastExec(options)).stderr;
   }
 
   /** The exit code of the last `withExec` (use `expect: "ANY"` to get a non-zero one without an ExecError). */
   async exitCode(options: CallOptions = {}): Promise<number> {
+    assertCallOptions(options, "exitCode options");
     return (await this.#lastExec(options)).exitCode;
   }
 
   /** The canonical digest of this definition, with its image resolved to a manifest digest. */
   async digest(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "digest options");
     return (await this.#source.engine()).digest(this.definition(), options);
   }
 
   /** A file of this container's filesystem, read lazily. */
   file(path: string): ContainerFile {
-    assertString(path, "file path");
+    this.#checkPath(path, "file path");
     return new ContainerFile(this.#source, this.definition(), path);
   }
 

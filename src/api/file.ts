@@ -1,5 +1,5 @@
 // `ContainerFile`: a lazy handle on one file of an evaluated container.
-import type { CallOptions, ContainerDef } from "../definition/index.js";
+import { assertCallOptions, type CallOptions, type ContainerDef } from "../definition/index.js";
 import type { EngineSource } from "./engine-source.js";
 
 export class ContainerFile {
@@ -16,6 +16,7 @@ export class ContainerFile {
 
   /** The file's contents as UTF-8 text. */
   async contents(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "contents options");
     const engine = await this.#source.engine();
     return (await engine.readFile(this.#def, this.path, options)).toString("utf8");
   }

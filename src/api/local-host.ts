@@ -1,10 +1,11 @@
 // The host adapter for an engine running in the caller's own process: host-side work done right here.
-import { lstat, opendir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, opendir, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { createServer, isIPv6, type Server } from "node:net";
 import { createSocket, type Socket as DatagramSocket } from "node:dgram";
-import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, throwIfAborted } from "../common/errors.js";
+import { assertString, quote } from "../definition/index.js";
 import type { HostAdapter } from "../engine/index.js";
 
 export class LocalHost implements HostAdapter {
@@ -42,30 +43,67 @@ export class LocalHost implements HostAdapter {
     });
   }
 
-  /** Digest of each entry's relative path, type, mode, size and mtime, in sorted order; contents are not read. */
+  /**
+   * Digest of each entry's relative path, mode, size and mtime (a symlink's target string too), in sorted order;
+   * contents are not read. The path is resolved once (realpath); below it nothing is followed: every directory is
+   * opened with O_NOFOLLOW and entries are reached through the parent's descriptor (/proc/self/fd/<fd>/<name>), so a
+   * symlink — or a directory swapped for one while the walk runs — is recorded, never traversed or stat'ed through.
+   */
   async directoryDigest(path: string, signal?: AbortSignal): Promise<string> {
-    let root;
+    assertString(path, "host directory path");
+    let root: FileHandle;
     try {
-      root = await lstat(path);
+      root = await openDirectory(await realpath(path));
     } catch (err) {
-      throw new InvalidArgumentError(`host directory ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === "ENOENT" ? "does not exist" : code === "ENOTDIR" ? "is not a directory" : `cannot be read (${code ?? String(err)})`;
+      throw new InvalidArgumentError(`host directory ${quote(path)} ${reason}`, { cause: err });
     }
-    if (!root.isDirectory()) throw new InvalidArgumentError(`host path ${path} is not a directory`);
     const hash = createHash("sha256");
-    const walk = async (dir: string, rel: string): Promise<void> => {
+    const walk = async (dir: FileHandle, rel: string): Promise<void> => {
       throwIfAborted(signal);
+      const at = `/proc/self/fd/${dir.fd}`;
       const names: string[] = [];
-      for await (const entry of await opendir(dir)) names.push(entry.name);
+      for await (const entry of await opendir(at)) names.push(entry.name);
       names.sort();
       for (const name of names) {
-        const full = join(dir, name);
-        const st = await lstat(full);
+        const child = `${at}/${name}`;
         const relPath = rel ? `${rel}/${name}` : name;
-        hash.update(`${relPath}\0${st.mode}\0${st.size}\0${st.mtimeMs}\n`);
-        if (st.isDirectory()) await walk(full, relPath);
+        let st;
+        try {
+          st = await lstat(child);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // removed since it was listed
+          throw err;
+        }
+        const target = st.isSymbolicLink() ? await readlink(child) : undefined;
+        hash.update(JSON.stringify([relPath, st.mode, st.size, st.mtimeMs, target ?? null]) + "\n");
+        if (!st.isDirectory()) continue;
+        let sub: FileHandle;
+        try {
+          sub = await openDirectory(child);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          const reason = code === "ELOOP" || code === "ENOTDIR" ? "changed while it was read: it is no longer a directory" : `cannot be read (${code ?? String(err)})`;
+          throw new InvalidArgumentError(`host directory ${quote(path)}: ${quote(relPath)} ${reason}`, { cause: err });
+        }
+        try {
+          await walk(sub, relPath);
+        } finally {
+          await sub.close();
+        }
       }
     };
-    await walk(path, "");
+    try {
+      await walk(root, "");
+    } finally {
+      await root.close();
+    }
     return "sha256:" + hash.digest("hex");
   }
+}
+
+/** Opens a directory without following a symlink in its last component (ELOOP/ENOTDIR instead). */
+function openDirectory(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
 }

@@ -1,7 +1,20 @@
 // `Service`: a container (or, later, a host port) with exposed ports, addressed by a content-addressed hostname.
 // Immutable like Container; it starts just-in-time when a client binds it, or explicitly with start().
+import { isIP } from "node:net";
 import { InvalidArgumentError } from "../common/errors.js";
-import { assertDnsLabel, type CallOptions, type ServiceDef, type PortProtocol } from "../definition/index.js";
+import {
+  assertCallOptions,
+  assertDnsLabel,
+  assertOneOf,
+  assertOptionalBoolean,
+  assertOptions,
+  assertPort,
+  assertString,
+  quote,
+  type CallOptions,
+  type ServiceDef,
+  type PortProtocol,
+} from "../definition/index.js";
 import type { EngineSource } from "./engine-source.js";
 import { UpHandle } from "./up-handle.js";
 
@@ -53,16 +66,20 @@ export class Service {
 
   /** The hostname containers reach this service by. */
   async hostname(options: CallOptions = {}): Promise<string> {
+    assertCallOptions(options, "hostname options");
     return (await this.#source.engine()).serviceHostname(this.#def, options);
   }
 
   /** The exposed ports, in the order they were declared. */
-  async ports(_options: CallOptions = {}): Promise<ServicePort[]> {
+  async ports(options: CallOptions = {}): Promise<ServicePort[]> {
+    assertCallOptions(options, "ports options");
     return exposedPorts(this.#def);
   }
 
   /** `<hostname>:<port>` (first exposed port by default), prefixed with `<scheme>://` when given. */
   async endpoint(options: EndpointOptions = {}): Promise<string> {
+    assertCallOptions(options, "endpoint options");
+    if (options.port !== undefined) assertPort(options.port, "endpoint port");
     const ports = exposedPorts(this.#def);
     let port = options.port;
     if (port === undefined) {
@@ -70,8 +87,9 @@ export class Service {
       if (!first) throw new InvalidArgumentError("the service exposes no ports: pass endpoint({ port }) or use withExposedPort()");
       port = first.port;
     }
-    if (options.scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(options.scheme)) {
-      throw new InvalidArgumentError(`invalid scheme ${JSON.stringify(options.scheme)}`);
+    if (options.scheme !== undefined) {
+      assertString(options.scheme, "endpoint scheme");
+      if (!/^[a-z][a-z0-9+.-]*$/i.test(options.scheme)) throw new InvalidArgumentError(`invalid endpoint scheme ${quote(options.scheme)}`);
     }
     const address = `${await this.hostname(options)}:${port}`;
     return options.scheme ? `${options.scheme}://${address}` : address;
@@ -79,12 +97,14 @@ export class Service {
 
   /** Starts the service now (healthy) and keeps it running until stop() or the client closes. */
   async start(options: CallOptions = {}): Promise<Service> {
+    assertCallOptions(options, "start options");
     await (await this.#source.engine()).startService(this.#def, options);
     return this;
   }
 
   /** Starts the service and forwards host ports to it until the handle is closed (or the client). */
   async up(options: UpOptions = {}): Promise<UpHandle> {
+    checkUpOptions(options);
     const { signal, ...request } = options;
     const session = await (await this.#source.engine()).up(this.#def, request, signal ? { signal } : {});
     if (signal?.aborted) {
@@ -96,6 +116,8 @@ export class Service {
 
   /** Stops the service and waits for its process to exit: SIGTERM (SIGKILL after 10 s), or SIGKILL with `kill`. */
   async stop(options: CallOptions & { kill?: boolean } = {}): Promise<Service> {
+    assertCallOptions(options, "stop options");
+    assertOptionalBoolean(options.kill, "kill");
     await (await this.#source.engine()).stopService(this.#def, { kill: options.kill ?? false }, options);
     return this;
   }
@@ -113,4 +135,27 @@ function exposedPorts(def: ServiceDef): ServicePort[] {
     } else if (op.op === "unexposePort") ports = ports.filter((p) => !(p.port === op.port && p.protocol === op.protocol));
   }
   return ports;
+}
+
+const PROTOCOLS: readonly PortProtocol[] = ["TCP", "UDP"];
+
+/** `up()`'s options, checked before the engine is asked for anything (no service starts for a bad mapping). */
+function checkUpOptions(options: UpOptions): void {
+  assertCallOptions(options, "up options");
+  assertOptionalBoolean(options.random, "random");
+  if (options.bind !== undefined) {
+    assertString(options.bind, "bind address");
+    if (isIP(options.bind) === 0 || options.bind.includes("%")) {
+      throw new InvalidArgumentError(`invalid bind address ${quote(options.bind)}: use an IP address such as 127.0.0.1`);
+    }
+  }
+  if (options.ports === undefined) return;
+  if (!Array.isArray(options.ports) || options.ports.length === 0) throw new InvalidArgumentError("up({ ports }) needs at least one port mapping");
+  options.ports.forEach((p, i) => {
+    assertOptions(p, `up port mapping ${i}`);
+    assertPort(p?.backend, "backend port");
+    // 0 is not "any port" here: random: true asks for free ports and the handle reports them.
+    if (p.frontend !== undefined) assertPort(p.frontend, "frontend port");
+    assertOneOf(p.protocol ?? "TCP", PROTOCOLS, "protocol");
+  });
 }

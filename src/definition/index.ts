@@ -5,3 +5,6 @@ export * from "./canonical.js";
 export * from "./engine-contract.js";
 export * from "./hostname.js";
 export * from "./validate.js";
+export * from "./container-path.js";
+export * from "./dial-host.js";
+export * from "./validate-def.js";

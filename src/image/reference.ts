@@ -71,8 +71,10 @@ export class Reference {
   }
 }
 
+// JSON-quoted (a newline or NUL cannot forge a log line) and cut short: a 4 KiB reference is not echoed whole.
 function invalid(input: string, reason: string): InvalidArgumentError {
-  return new InvalidArgumentError(`invalid image reference ${JSON.stringify(input)}: ${reason}`);
+  const quoted = JSON.stringify(input);
+  return new InvalidArgumentError(`invalid image reference ${quoted.length > 80 ? `${quoted.slice(0, 77)}...` : quoted}: ${reason}`);
 }
 
 /** Validates `algorithm:hex` (known algorithms with their exact hex length); returns it unchanged. */
@@ -111,10 +113,10 @@ function validateDomain(domain: string, input: string): void {
  * a tag nor a digest gets `latest`. Throws InvalidArgumentError naming the reason.
  */
 export function parseReference(input: string): Reference {
-  if (typeof input !== "string") throw new InvalidArgumentError("image reference must be a string");
+  if (typeof input !== "string") throw new InvalidArgumentError(`image reference must be a string, got ${typeof input}`);
   if (input === "") throw invalid(input, "empty");
-  if (/[\s\0]/.test(input)) throw invalid(input, "contains whitespace or control characters");
-  if (input.length > 4096) throw invalid(input.slice(0, 64) + "…", "too long");
+  if (/[\s\u0000-\u001f\u007f]/.test(input)) throw invalid(input, "contains whitespace or control characters");
+  if (input.length > 4096) throw invalid(input, `too long (${input.length} characters, at most 4096)`);
 
   let rest = input;
   let digest: string | undefined;

@@ -104,6 +104,22 @@ for (const [input, reason] of invalid) {
   });
 }
 
+test("control characters are refused and a long reference is not echoed whole", () => {
+  for (const bad of ["py\u0001thon", "busybox\u007f", "busy\tbox", "busybox\r"]) {
+    assert.throws(() => parseReference(bad), (e: unknown) => e instanceof InvalidArgumentError && /control/.test((e as Error).message), JSON.stringify(bad));
+  }
+  for (const long of ["a".repeat(5000), "x.io/" + "a".repeat(300)]) {
+    try {
+      parseReference(long);
+      assert.unreachable("accepted");
+    } catch (err) {
+      assert.instance(err, InvalidArgumentError);
+      assert.ok((err as Error).message.length < 200, (err as Error).message.slice(0, 100));
+      assert.match((err as Error).message, /^invalid image reference "a|^invalid image reference "x\.io/);
+    }
+  }
+});
+
 test("rejects non-strings", () => {
   assert.throws(() => parseReference(42 as unknown as string), (e: unknown) => e instanceof InvalidArgumentError);
 });
