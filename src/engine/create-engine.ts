@@ -20,6 +20,7 @@ import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
 import { reapDeadOwners } from "./reaper.js";
+import { pruneExpiredServiceLogs } from "./services/service-logs.js";
 
 export interface EngineOptions {
   containerd?: string | undefined;
@@ -80,6 +81,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   // What dead engines left is removed before this session creates anything.
   try {
     await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });
+    await pruneExpiredServiceLogs(client, paths.serviceLogsDir, env);
   } catch (err) {
     await resources.close().catch(() => {});
     client.close();

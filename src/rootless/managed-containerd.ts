@@ -9,12 +9,13 @@
 // Rootless later: containerd is spawned through `runner` and every path comes from `Paths`, so rootless mode only
 // supplies a runner that starts `containerd` as rootlesskit's child (and per-user `Paths`); the pidfile then names
 // what the runner spawned, and `DAEMON_PROGRAM` is the one name to make configurable.
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CancelledError, EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
+import { ensurePrivateDirSync } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
@@ -135,7 +136,7 @@ export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEn
 async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
   const { paths, signal } = opts;
   const address = paths.containerdSocket;
-  for (const dir of [paths.runtime, paths.state]) mkdirSync(dir, { recursive: true, mode: 0o711 });
+  for (const dir of [paths.runtime, paths.state]) ensurePrivateDirSync(paths, dir);
   writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: 0o644 });
 
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };

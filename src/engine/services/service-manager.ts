@@ -129,7 +129,7 @@ export class ServiceManager {
       def,
       address,
       agent,
-      logs: new ServiceLogs(paths.serviceLogsDir, id),
+      logs: new ServiceLogs(paths, id),
       unpublish: () => network.unpublish(id),
       onTeardown: (finished) => this.#track(id, finished),
     });
@@ -285,7 +285,7 @@ export class ServiceManager {
       for (const v of volumes) undo.push(() => v.release());
       const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
       undo.push(() => net.detach());
-      const logs = new ServiceLogs(paths.serviceLogsDir, id);
+      const logs = new ServiceLogs(paths, id);
       undo.push(() => logs.close());
       const task = await startContainer(client, {
         id,
