@@ -113,7 +113,7 @@ async function integrationEnv() {
   cleanups.push(() => registry.stop());
   const refs = await pushTestImages(registry.url);
   say(`registry at ${registry.url} with ${refs.join(", ")}`);
-  leakCheck = await startLeakCheck(containerd.address);
+  if (process.env.SVCD_TEST_LEAK_CHECK !== "0") leakCheck = await startLeakCheck(containerd.address);
   return {
     CONTAINERD_ADDRESS: containerd.address,
     SVCD_REGISTRY_MIRRORS: `docker.io=${registry.url}`,
@@ -229,7 +229,7 @@ async function main() {
     } else if (counted.total === 0) {
       say(`${rel}: ran no test`);
     }
-    if (integration === true && rel.split("/").includes("integration") && leakCheck && process.env.SVCD_TEST_LEAK_CHECK !== "0") {
+    if (integration === true && rel.split("/").includes("integration") && leakCheck) {
       const started = Date.now();
       const leaks = await leakCheck.check().catch((err) => [`leak check failed: ${err?.message ?? err}`]);
       if (leaks.length > 0) {

@@ -5,6 +5,7 @@ import { ContainerdClient } from "../containerd/index.js";
 import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
 import { ownerLabels, currentOwner } from "../common/owner.js";
 import { Paths } from "../common/paths.js";
+import { ensurePrivateDir } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import type { ProgressEvent } from "../definition/index.js";
 import { resolveMirrors, type RegistryMirrors } from "../image/index.js";
@@ -57,6 +58,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     );
   }
   const paths = opts.paths ?? Paths.fromEnv(env);
+  await ensurePrivateDir(paths, paths.locksDir); // the roots and the lock dir flock(1) files go in, with their modes
   const runner = opts.runner ?? new HostProcessRunner();
   const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
   const client = new ContainerdClient({ address: endpoint.address, namespace });

@@ -67,7 +67,7 @@ test("concurrent claims get distinct addresses, each file complete, no temp file
   for (const g of got) assert.is(readFileSync(join(dir, g.ip), "utf8"), mine);
   assert.equal(readdirSync(dir).filter((f) => f.startsWith(".claim-")), []);
   const code = await allocateReservedAddress(paths, runner, hub).then(() => "allocated", (err: { code?: string }) => err.code);
-  assert.is(code, "ENGINE_UNAVAILABLE");
+  assert.is(code, "UNAVAILABLE");
   for (const g of got) await g.release();
   assert.equal(readdirSync(dir).filter((f) => f !== ".lock"), []);
 });
