@@ -31,10 +31,16 @@ test("a container cannot write /etc/hosts or /etc/resolv.conf", async ({ client 
   assert.is(out, "hosts-refused\nresolv-refused\n2\n");
 });
 
-test("a setuid binary on a cache volume runs without privilege", async ({ client }) => {
+test("a cache volume is mounted nosuid,nodev; a setuid binary on it runs without privilege", async ({ client }) => {
   const name = unique();
   volumes.push(name);
   const cache = client.cacheVolume(name);
+  // The mount's own options (field 6 of mountinfo), as the kernel applies them inside the container.
+  const line = await client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/cache", cache)
+    .withExec(["sh", "-c", "grep ' /cache ' /proc/self/mountinfo"]).stdout();
+  const options = (line.split(" ")[5] ?? "").split(",");
+  assert.ok(options.includes("nosuid") && options.includes("nodev"), line);
+  // noNewPrivileges (the default) stops this too; nosuid holds where a container lifts it.
   await client.container().from("python").withEnvVariable("N", unique()).withMountedCache("/cache", cache)
     .withExec(["sh", "-c", "cp /usr/bin/python3 /cache/py && chmod 4755 /cache/py"]).sync();
   const out = await client.container().from("python").withEnvVariable("N", unique()).withMountedCache("/cache", cache)

@@ -117,16 +117,19 @@ test("a hosts file filled from inside (a remounted bind) is rewritten whole with
   const inode = statSync(hostsPath).ino;
   const flood = Buffer.alloc(32 * 1024 * 1024, "# svcd: managed block\n");
   writeFileSync(hostsPath, flood); // what a container with insecureRootCapabilities could do after a remount
-  const before = bytesRead();
-  await store.setEntries("hs-flood", [{ ip: "10.89.20.8", names: ["db"] }]);
-  const read = bytesRead() - before;
-  assert.ok(read < 1024 * 1024, `read ${read} bytes`);
-  const text = readFileSync(hostsPath, "utf8");
-  assert.ok(text.length < 1024, `rewritten whole: ${text.length} bytes`);
-  assert.match(text, /^10\.89\.20\.7 flood$/m);
-  assert.match(text, /# svcd: managed block\n10\.89\.20\.8 db\n# svcd: end\n$/);
-  assert.is(statSync(hostsPath).ino, inode, "same inode: the bind mount keeps seeing it");
-  await store.remove("hs-flood");
+  try {
+    const before = bytesRead();
+    await store.setEntries("hs-flood", [{ ip: "10.89.20.8", names: ["db"] }]);
+    const read = bytesRead() - before;
+    assert.ok(read < 1024 * 1024, `read ${read} bytes`);
+    const text = readFileSync(hostsPath, "utf8");
+    assert.ok(text.length < 1024, `rewritten whole: ${text.length} bytes`);
+    assert.match(text, /^10\.89\.20\.7 flood$/m);
+    assert.match(text, /# svcd: managed block\n10\.89\.20\.8 db\n# svcd: end\n$/);
+    assert.is(statSync(hostsPath).ino, inode, "same inode: the bind mount keeps seeing it");
+  } finally {
+    await store.remove("hs-flood");
+  }
 });
 
 test("setEntries on an unknown container is NotFound; remove is idempotent; list skips strays", async () => {
