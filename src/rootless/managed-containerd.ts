@@ -15,7 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CancelledError, EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
-import { ensurePrivateDirSync } from "../common/private-dir.js";
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
@@ -136,8 +136,8 @@ export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEn
 async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
   const { paths, signal } = opts;
   const address = paths.containerdSocket;
-  for (const dir of [paths.runtime, paths.state]) ensurePrivateDirSync(paths, dir);
-  writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: 0o644 });
+  for (const dir of [paths.containerdRoot, paths.containerdState]) ensurePrivateDirSync(paths, dir); // containerd would make them 0711
+  writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: PRIVATE_FILE_MODE });
 
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
   delete env.NOTIFY_SOCKET; // containerd would report readiness to our supervisor, not its own

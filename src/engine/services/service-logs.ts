@@ -16,6 +16,8 @@ import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from "../../common/private-di
 
 /** Lines kept in memory per service. */
 export const LOG_TAIL_LINES = 50;
+/** Characters kept in memory of one line (the file keeps it whole, within its cap): the tail stays bounded. */
+export const LOG_TAIL_LINE_CHARS = 4096;
 export const DEFAULT_LOG_MAX_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LOG_RETENTION_MS = 60 * 60 * 1000;
 /** A service log's name: `<container id>.log`, and its rotated part `<container id>.log.1`. */
@@ -73,8 +75,8 @@ export class ServiceLogs {
     if (!this.#closed) this.#queue = this.#queue.then(() => this.#append(chunk)).catch(() => {});
     const text = this.#partial + chunk.toString("utf8");
     const parts = text.split("\n");
-    this.#partial = parts.pop() ?? "";
-    for (const line of parts) this.#push(line);
+    this.#partial = (parts.pop() ?? "").slice(0, LOG_TAIL_LINE_CHARS);
+    for (const line of parts) this.#push(line.slice(0, LOG_TAIL_LINE_CHARS));
   }
 
   /** The last `n` lines (an unterminated last line included). */

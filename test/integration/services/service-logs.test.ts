@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { connect } from "../../../src/index.js";
 import { Paths } from "../../../src/common/paths.js";
 import { pruneServiceLogs } from "../../../src/engine/index.js";
-import { ServiceLogs } from "../../../src/engine/services/service-logs.js";
+import { LOG_TAIL_LINE_CHARS, ServiceLogs } from "../../../src/engine/services/service-logs.js";
 
 const base = mkdtempSync("/run/svcd-logs-");
 let n = 0;
@@ -34,6 +34,11 @@ test("a log keeps the newest output within its byte cap, in two files", async ()
   big.write(Buffer.from("a".repeat(500) + "END"));
   await big.close();
   assert.ok(sizeOf(big.path) <= 50 && readFileSync(big.path, "utf8").endsWith("END"));
+  // A line that never ends does not grow the in-memory tail.
+  const endless = new ServiceLogs(paths, "svc-endless", { maxBytes: 1000 });
+  for (let i = 0; i < 64; i++) endless.write(Buffer.alloc(64 * 1024, "y"));
+  assert.ok(endless.tail().length <= LOG_TAIL_LINE_CHARS, `${endless.tail().length} chars held`);
+  await endless.close();
 });
 
 test("logs are 0600 in a 0700 dir, whatever the umask and an older dir's mode", async () => {
