@@ -7,6 +7,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Paths } from "../../../src/common/paths.js";
+import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import { NetnsFiles } from "../../../src/network/hub/netns-files.js";
 import { checkLeaks } from "../../rig/leak-check.js";
 
 const address = process.env.CONTAINERD_ADDRESS ?? "/run/containerd/containerd.sock";
@@ -57,6 +59,44 @@ test("everything planted is found, and nothing once it is removed", async () => 
   for (const dir of [join(paths.runtime, "fifo"), paths.netnsDir, paths.hostsDir, join(paths.ipamDir, "reserved", "10.87.255.254"),
     join(paths.cacheVolumesDir, "vol", "private-abc"), paths.serviceLogsDir]) {
     rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(await checkLeaks({ address, paths, env }), []);
+});
+
+test("in a hub netns that still exists: set and map elements, non-base chains and processes inside are found", async () => {
+  const runner = new HostProcessRunner();
+  const netns = new NetnsFiles({ dir: paths.netnsDir, runner });
+  await netns.preparePrivateDir();
+  await netns.create(paths.hubNetns);
+  const nft = (script: string) => spawnSync("nsenter", [`--net=${paths.hubNetns}`, "nft", "-f", "-"], { input: script, encoding: "utf8" });
+  let inside: ReturnType<typeof spawn> | undefined;
+  try {
+    const ruleset = [
+      "table bridge t {",
+      "  set s { type ipv4_addr; }",
+      "  map m { type ipv4_addr : verdict; }",
+      "  chain base { type filter hook forward priority 0; policy accept; }",
+      "  chain session-x { }",
+      "}",
+    ].join("\n");
+    assert.is(nft(ruleset).status, 0);
+    assert.equal(await checkLeaks({ address, paths, env }), ["nftables non-base chain: bridge t session-x"], "empty sets and maps pass");
+    assert.is(nft("add element bridge t s { 10.87.0.2 }\nadd element bridge t m { 10.87.0.3 : drop }").status, 0);
+    // A process whose argv names nothing of ours: found only because it is inside the hub's netns.
+    inside = spawn("nsenter", [`--net=${paths.hubNetns}`, "sh", "-c", "echo in; exec sleep 1000"], { stdio: ["ignore", "pipe", "ignore"] });
+    await new Promise((resolve) => inside!.stdout!.once("data", resolve));
+    const found = (await checkLeaks({ address, paths, env })).map((l) => l.replace(/^process: \d+ .*\(in netns hub\)$/, "process in hub"));
+    assert.equal(found.sort(), [
+      "nftables map with 1 elements: bridge t m",
+      "nftables non-base chain: bridge t session-x",
+      "nftables set with 1 elements: bridge t s",
+      "process in hub",
+    ]);
+  } finally {
+    inside?.kill("SIGKILL");
+    if (inside) await new Promise((resolve) => inside!.once("exit", resolve));
+    await netns.remove(paths.hubNetns);
+    await netns.releasePrivateDir();
   }
   assert.equal(await checkLeaks({ address, paths, env }), []);
 });
