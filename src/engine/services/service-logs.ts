@@ -53,9 +53,12 @@ export class ServiceLogs {
   readonly #half: number;
   #handle: Promise<FileHandle | undefined>;
   #size = 0;
-  /** Disk writes in order; each swallows its error (logs are best effort: a full disk must not fail the service). */
-  #queue: Promise<void> = Promise.resolve();
-  #closed = false;
+  /** Output not yet on disk, oldest first; at most one budget of it (the oldest is dropped first, as rotation would). */
+  readonly #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** The one writer draining #pending; errors are swallowed (best effort: a full disk must not fail the service). */
+  #writing: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
 
   constructor(paths: PathRoots & { serviceLogsDir: string }, id: string, opts: ServiceLogsOptions = {}) {
     const dir = ensurePrivateDirSync(paths, paths.serviceLogsDir);
@@ -72,7 +75,13 @@ export class ServiceLogs {
 
   /** Appends a chunk of stdout or stderr. */
   write(chunk: Buffer): void {
-    if (!this.#closed) this.#queue = this.#queue.then(() => this.#append(chunk)).catch(() => {});
+    if (!this.#closed) {
+      this.#pending.push(chunk);
+      this.#pendingBytes += chunk.length;
+      // A disk slower than the service must not queue its output in memory.
+      while (this.#pendingBytes > 2 * this.#half && this.#pending.length > 1) this.#pendingBytes -= this.#pending.shift()!.length;
+      this.#drain();
+    }
     const text = this.#partial + chunk.toString("utf8");
     const parts = text.split("\n");
     this.#partial = (parts.pop() ?? "").slice(0, LOG_TAIL_LINE_CHARS);
@@ -87,16 +96,28 @@ export class ServiceLogs {
 
   /** Flushes and closes the file; its mtime marks the end of the run, from which retention counts. */
   close(): Promise<void> {
-    if (this.#closed) return this.#queue;
-    this.#closed = true;
-    this.#queue = this.#queue.then(async () => {
+    this.#closed ??= (async () => {
+      while (this.#writing) await this.#writing;
       const handle = await this.#handle;
       this.#handle = Promise.resolve(undefined);
       await handle?.close().catch(() => {});
       const now = new Date();
       await utimes(this.path, now, now).catch(() => {});
+    })();
+    return this.#closed;
+  }
+
+  #drain(): void {
+    if (this.#writing) return;
+    this.#writing = (async () => {
+      for (let chunk = this.#pending.shift(); chunk; chunk = this.#pending.shift()) {
+        this.#pendingBytes -= chunk.length;
+        await this.#append(chunk).catch(() => {});
+      }
+    })().finally(() => {
+      this.#writing = undefined;
+      if (this.#pending.length > 0) this.#drain();
     });
-    return this.#queue;
   }
 
   async #append(chunk: Buffer): Promise<void> {
