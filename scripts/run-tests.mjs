@@ -3,11 +3,13 @@
 // one line `N passed, N failed[, N skipped]`, the last line printed. Before the first integration file it starts
 // what those tests need — a containerd (unless CONTAINERD_ADDRESS is set) and a local registry holding the test
 // images — exports CONTAINERD_ADDRESS, SVCD_REGISTRY_MIRRORS=docker.io=<url> and SVCD_TEST_REGISTRY=<host:port>,
-// and stops all of it on exit, Ctrl-C included.
+// and stops all of it on exit, Ctrl-C included. After every integration file it runs the leak check
+// (test/rig/leak-check.ts) and counts each file that left something new behind as one failure, naming it.
 //
 // usage: node --import tsx scripts/run-tests.mjs [--coverage] [dir-or-file...]   (default: test/unit test/integration)
 //   --coverage                 collect V8 coverage from every test process, print c8's text summary before the total
 //   SVCD_TEST_FILE_TIMEOUT_MS  kill a test file after this long (default 600000) and count it as failed
+//   SVCD_TEST_LEAK_CHECK=0     skip the per-file leak check (zz-no-leaks still runs when selected)
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -111,12 +113,34 @@ async function integrationEnv() {
   cleanups.push(() => registry.stop());
   const refs = await pushTestImages(registry.url);
   say(`registry at ${registry.url} with ${refs.join(", ")}`);
+  if (process.env.SVCD_TEST_LEAK_CHECK !== "0") leakCheck = await startLeakCheck(containerd.address);
   return {
     CONTAINERD_ADDRESS: containerd.address,
     SVCD_REGISTRY_MIRRORS: `docker.io=${registry.url}`,
     // Nothing past loopback is reachable here: a mirror's "not found" must not send a pull to the internet.
     SVCD_REGISTRY_FALLBACK: "0",
     SVCD_TEST_REGISTRY: registry.host,
+  };
+}
+
+// --- leak check after each integration file ----------------------------------------------------------------------
+let leakCheck; // { check(): Promise<string[]> } once integration is set up
+async function startLeakCheck(address) {
+  const { checkLeaks } = await import("../test/rig/leak-check.ts");
+  const { ContainerdClient } = await import("../src/containerd/index.ts");
+  const client = new ContainerdClient({ address, namespace: "default" });
+  cleanups.push(async () => client.close());
+  // Leaks already there before the first file (an earlier run's) are said once, and not blamed on any file.
+  let known = new Set(await checkLeaks({ address, client }));
+  if (known.size > 0) say(`left before this run (not counted): ${[...known].join("; ")}`);
+  return {
+    /** The leaks that appeared since the last check. */
+    async check() {
+      const now = await checkLeaks({ address, client });
+      const fresh = now.filter((l) => !known.has(l));
+      known = new Set(now);
+      return fresh;
+    },
   };
 }
 
@@ -204,6 +228,16 @@ async function main() {
       totals.failed += 1;
     } else if (counted.total === 0) {
       say(`${rel}: ran no test`);
+    }
+    if (integration === true && rel.split("/").includes("integration") && leakCheck) {
+      const started = Date.now();
+      const leaks = await leakCheck.check().catch((err) => [`leak check failed: ${err?.message ?? err}`]);
+      if (leaks.length > 0) {
+        say(`${rel}: LEAKED (counted as a failure): ${leaks.join("; ")}`);
+        totals.failed += 1;
+      } else if (process.env.DEBUG_LEAK_CHECK) {
+        say(`${rel}: no leaks (${Date.now() - started} ms)`);
+      }
     }
   }
   if (coverage && !shuttingDown) {

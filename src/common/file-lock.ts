@@ -54,7 +54,7 @@ export async function tryAcquireFileLock(path: string, opts: FileLockOptions): P
 
 async function lockFile(path: string, opts: FileLockOptions, wait: boolean): Promise<HeldLock | undefined> {
   throwIfAborted(opts.signal);
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 }); // lock dirs are private (see private-dir.ts)
   const fd = openSync(path, "a+", 0o600);
   let got: boolean;
   try {

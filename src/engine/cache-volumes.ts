@@ -4,10 +4,14 @@
 // Layout: <paths.cacheVolumesDir>/<name>/data (the volume), <name>/locked.lock (held exclusively for the whole run
 // of a LOCKED user), <name>/private.lock (held by the PRIVATE user of `data`; a concurrent PRIVATE user gets a copy in
 // <name>/private-<id>, removed when it finishes). Names are validated before they reach a path.
-import { mkdir, rm } from "node:fs/promises";
+// Modes: <cacheVolumesDir> and <name> 0700 (no other local user reaches a volume); `data` 0755, the mode a container's
+// non-root users see. Every mount is nosuid,nodev: a setuid binary or a device node written to a volume (by any
+// container, of any session) grants nothing to the next container that mounts it.
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Paths } from "../common/paths.js";
+import { ensurePrivateDir } from "../common/private-dir.js";
 import { runChecked, type ProcessRunner } from "../common/process-runner.js";
 import { assertVolumeName, type CacheSharing } from "../definition/index.js";
 import { acquireFileLock, tryAcquireFileLock, type HeldLock } from "../common/file-lock.js";
@@ -19,6 +23,12 @@ export interface MountedVolume {
   mount: SpecMount;
   release(): Promise<void>;
 }
+
+/** Options every cache-volume and host-directory mount carries. */
+const NO_SUID_DEV = ["nosuid", "nodev"];
+
+/** Where PRIVATE copies of a volume live: `<cacheVolumesDir>/<name>/private-<id>` (the leak check looks for them). */
+export const PRIVATE_COPY_PREFIX = "private-";
 
 export class CacheVolumes {
   readonly #paths: Paths;
@@ -43,7 +53,7 @@ export class CacheVolumes {
           volumes.push(mounted);
           mounts.push(mounted.mount);
         } else {
-          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+          mounts.push({ destination: m.path, type: "bind", source: m.directory.hostPath, options: ["rbind", m.readOnly ? "ro" : "rw", ...NO_SUID_DEV] });
         }
       }
     } catch (err) {
@@ -57,15 +67,14 @@ export class CacheVolumes {
   async dataDir(name: string): Promise<string> {
     assertVolumeName(name);
     const dir = join(this.#paths.cacheVolumesDir, name, "data");
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    return dir;
+    return ensurePrivateDir(this.#paths, dir, { mode: 0o755 });
   }
 
   /** Prepares a volume for one run at `destination`, honouring its sharing mode. */
   async mount(name: string, destination: string, sharing: CacheSharing, signal?: AbortSignal): Promise<MountedVolume> {
     const data = await this.dataDir(name);
     const root = join(this.#paths.cacheVolumesDir, name);
-    const bind = (source: string): SpecMount => ({ destination, type: "bind", source, options: ["rbind", "rw"] });
+    const bind = (source: string): SpecMount => ({ destination, type: "bind", source, options: ["rbind", "rw", ...NO_SUID_DEV] });
     const lockOpts = { runner: this.#runner, signal, timeoutMs: 10 * 60_000 };
     switch (sharing) {
       case "SHARED":
@@ -77,7 +86,7 @@ export class CacheVolumes {
       case "PRIVATE": {
         const lock: HeldLock | undefined = await tryAcquireFileLock(join(root, "private.lock"), lockOpts);
         if (lock) return { mount: bind(data), release: async () => lock.release() };
-        const copy = join(root, `private-${randomBytes(6).toString("hex")}`);
+        const copy = join(root, `${PRIVATE_COPY_PREFIX}${randomBytes(6).toString("hex")}`);
         await runChecked(this.#runner, "cp", ["-a", "--reflink=auto", "--", data, copy], { signal });
         return { mount: bind(copy), release: () => rm(copy, { recursive: true, force: true }) };
       }

@@ -5,6 +5,7 @@ import { ContainerdClient } from "../containerd/index.js";
 import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
 import { ownerLabels, currentOwner } from "../common/owner.js";
 import { Paths } from "../common/paths.js";
+import { ensurePrivateDir } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import type { ProgressEvent } from "../definition/index.js";
 import { resolveMirrors, type RegistryMirrors } from "../image/index.js";
@@ -20,6 +21,7 @@ import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
 import { reapDeadOwners } from "./reaper.js";
+import { pruneExpiredServiceLogs } from "./services/service-logs.js";
 
 export interface EngineOptions {
   containerd?: string | undefined;
@@ -56,6 +58,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     );
   }
   const paths = opts.paths ?? Paths.fromEnv(env);
+  await ensurePrivateDir(paths, paths.locksDir); // the roots and the lock dir flock(1) files go in, with their modes
   const runner = opts.runner ?? new HostProcessRunner();
   const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
   const client = new ContainerdClient({ address: endpoint.address, namespace });
@@ -80,6 +83,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   // What dead engines left is removed before this session creates anything.
   try {
     await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });
+    await pruneExpiredServiceLogs(client, paths.serviceLogsDir, env);
   } catch (err) {
     await resources.close().catch(() => {});
     client.close();

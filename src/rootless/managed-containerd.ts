@@ -12,12 +12,13 @@
 // Rootless later: the supervisor is spawned through `runner` and every path comes from `Paths`, so rootless mode only
 // supplies a runner that starts it as rootlesskit's child (and per-user `Paths`): the supervisor then holds the
 // namespaces and restarts containerd inside them; it records its own pid, whatever the runner put around it.
-import { closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { Paths } from "../common/paths.js";
+import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { checkSocketPath, renderContainerdConfig, TTRPC_SUFFIX } from "./containerd-config.js";
 import { answers, type ContainerdProbe } from "./containerd-probe.js";
@@ -164,8 +165,8 @@ export function managedPids(paths: Paths): { supervisor: number | undefined; con
 async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedContainerd> {
   const { paths, signal } = opts;
   const address = paths.containerdSocket;
-  for (const dir of [paths.runtime, paths.state]) mkdirSync(dir, { recursive: true, mode: 0o711 });
-  writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: 0o644 });
+  for (const dir of [paths.containerdRoot, paths.containerdState]) ensurePrivateDirSync(paths, dir); // containerd would make them 0711
+  writeFileSync(paths.containerdConfig, renderContainerdConfig(paths), { mode: PRIVATE_FILE_MODE });
 
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
   delete env.NOTIFY_SOCKET; // containerd would report readiness to our supervisor, not its own

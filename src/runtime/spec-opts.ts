@@ -152,16 +152,19 @@ export function withNetworkNamespace(path?: string): SpecOpt {
   };
 }
 
-/** Bind-mounts a per-container hosts file (written in place by its owner) at /etc/hosts; merges like withMounts. */
+// Read-only: a container writing to them would fill the host's /run (memory); the engine rewrites them from its side.
+const ENGINE_FILE_OPTIONS = ["rbind", "rprivate", "ro", "nosuid", "nodev", "noexec"];
+
+/** Bind-mounts a per-container hosts file (rewritten in place by the engine) read-only at /etc/hosts; merges like withMounts. */
 export function withHostsFile(path: string): SpecOpt {
   requireAbsolute(path, "hosts file");
-  return withMounts([bindMount(path, "/etc/hosts", { readOnly: false })]);
+  return withMounts([{ destination: "/etc/hosts", type: "bind", source: path, options: [...ENGINE_FILE_OPTIONS] }]);
 }
 
-/** Bind-mounts a per-container resolv.conf at /etc/resolv.conf; merges like withMounts. */
+/** Bind-mounts a per-container resolv.conf read-only at /etc/resolv.conf; merges like withMounts. */
 export function withResolvConf(path: string): SpecOpt {
   requireAbsolute(path, "resolv.conf");
-  return withMounts([bindMount(path, "/etc/resolv.conf", { readOnly: false })]);
+  return withMounts([{ destination: "/etc/resolv.conf", type: "bind", source: path, options: [...ENGINE_FILE_OPTIONS] }]);
 }
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;

@@ -49,7 +49,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     for (const v of volumes) undo.push(() => v.release());
     const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
     undo.push(() => net.detach());
-    const logs = new ServiceLogs(paths.serviceLogsDir, id);
+    const logs = new ServiceLogs(paths, id);
     undo.push(() => logs.close());
     const task = await startContainer(client, {
       id,

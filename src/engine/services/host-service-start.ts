@@ -36,7 +36,7 @@ export async function startHostService(ctx: ServiceStartContext, def: HostServic
     def,
     address,
     agent,
-    logs: new ServiceLogs(paths.serviceLogsDir, id),
+    logs: new ServiceLogs(paths, id),
     unpublish: () => network.unpublish(id),
     onTeardown: (finished) => ctx.track(id, finished),
   });

@@ -10,13 +10,14 @@
 // teardown, and the next attach or teardown clean up after a SIGKILLed engine. Failures become an EgressError
 // ("egress is off: <why>") and leave nothing running; the hub keeps working without egress.
 import { constants, openSync, closeSync } from "node:fs";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Readable } from "node:stream";
 import { debug } from "../../common/debug.js";
 import { CancelledError, SvcdError, throwIfAborted } from "../../common/errors.js";
 import type { Paths } from "../../common/paths.js";
+import { ensurePrivateDir } from "../../common/private-dir.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 import { EgressError } from "./egress-error.js";
 import { HUB_SYSCTLS, natRuleset, planEgress, slirpArgs, type EgressPlan, type EgressPlanInput } from "./egress-plan.js";
@@ -154,7 +155,7 @@ export class Egress {
 /** Starts slirp4netns detached and waits until it reports the tap configured; EgressError with its log otherwise. */
 async function launch(opts: EgressOptions, plan: EgressPlan): Promise<SlirpRecord> {
   const logPath = opts.paths.egressLog;
-  await mkdir(dirname(logPath), { recursive: true });
+  await ensurePrivateDir(opts.paths, dirname(logPath));
   const logFd = openSync(logPath, "w", 0o600);
   let child;
   try {

@@ -10,7 +10,11 @@
 // Invariants: a hosts file only ever holds names validated as DNS names and addresses validated as IPs — input is
 // validated before any byte is written. setEntries rewrites the hosts file IN PLACE (open r+, write, truncate), never
 // by rename: the file is bind-mounted into a running container, which would keep seeing the old inode.
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+// Bounded input: the three files are bind-mounted read-only, but a container with insecureRootCapabilities can
+// remount them writable and fill them, so the engine never reads them: a rewrite renders the whole file again from
+// meta.json (in the 0700 directory no container sees), read with a byte bound; the rewrite truncates whatever a
+// container wrote. Directories are 0700 (Paths.hostsDir included); the files 0644, for the container's users.
+import { mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AlreadyExistsError, throwIfAborted, InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { withFileLock } from "../../common/file-lock.js";
@@ -19,9 +23,14 @@ import type { Paths } from "../../common/paths.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
 import { debug } from "../../common/debug.js";
 import { isContainerId, validateContainerId } from "../container-id.js";
-import { renderHostname, renderHostsFile, renderResolvConf, replaceManagedBlock, validateEntries, type HostsEntry } from "./hosts-file.js";
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../../common/private-dir.js";
+import { renderHostname, renderHostsFile, renderResolvConf, validateEntries, type HostsEntry } from "./hosts-file.js";
+import { readBounded } from "../../common/bounded-read.js";
 
 const log = debug("network");
+
+/** The most the store reads of a meta.json (it writes a few hundred bytes): a corrupt or planted file cannot flood it. */
+export const META_READ_LIMIT = 64 * 1024;
 
 /** The files of one container, to bind-mount. */
 export interface HostsFiles {
@@ -83,11 +92,11 @@ export class HostsStore {
     if (opts.ip !== undefined) meta.ip = opts.ip;
     const dir = this.#dir(id);
     const files = this.#files(id);
-    await mkdir(this.#paths.hostsDir, { recursive: true, mode: 0o755 });
+    await ensurePrivateDir(this.#paths, this.#paths.hostsDir);
     throwIfAborted(opts.signal);
     await (async () => {
       try {
-        await mkdir(dir, { mode: 0o755 });
+        await mkdir(dir, { mode: PRIVATE_DIR_MODE });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "EEXIST") {
           throw new AlreadyExistsError(`hosts files for ${id} exist already`, { cause: err });
@@ -95,7 +104,7 @@ export class HostsStore {
         throw err;
       }
       try {
-        await writeFile(join(dir, "meta.json"), JSON.stringify(meta) + "\n", { mode: 0o600 });
+        await writeFile(join(dir, "meta.json"), JSON.stringify(meta) + "\n", { mode: PRIVATE_FILE_MODE });
         await writeFile(files.hostsPath, hosts, { mode: 0o644 });
         await writeFile(files.resolvConfPath, resolvConf, { mode: 0o644 });
         await writeFile(files.hostnamePath, renderHostname(opts.hostname), { mode: 0o644 });
@@ -108,7 +117,7 @@ export class HostsStore {
     return files;
   }
 
-  /** Replaces the managed block of the container's hosts file in place (same inode); NotFoundError when absent. */
+  /** Rewrites the container's hosts file with `entries` as its managed block, in place (same inode); NotFoundError when absent. */
   async setEntries(id: string, entries: HostsEntry[], opts: { signal?: AbortSignal } = {}): Promise<void> {
     const [missing] = await this.setEntriesMany([{ id, entries }], opts);
     if (missing) throw new NotFoundError(`no hosts file for ${id}`);
@@ -128,6 +137,12 @@ export class HostsStore {
     if (valid.length === 0) return missing;
     await this.#locked(opts.signal, async () => {
       for (const { id, entries, hostsPath } of valid) {
+        const meta = await this.#meta(id);
+        if (meta === undefined || typeof meta.hostname !== "string") {
+          missing.push(id);
+          continue;
+        }
+        const next = Buffer.from(renderHostsFile({ hostname: meta.hostname, ip: typeof meta.ip === "string" ? meta.ip : undefined, entries }), "utf8");
         let handle;
         try {
           handle = await open(hostsPath, "r+");
@@ -137,7 +152,7 @@ export class HostsStore {
           continue;
         }
         try {
-          const next = Buffer.from(replaceManagedBlock(await handle.readFile("utf8"), entries), "utf8");
+          // Write, then cut: a reader in the container never sees an empty file.
           await handle.write(next, 0, next.length, 0);
           await handle.truncate(next.length);
         } finally {
@@ -165,7 +180,7 @@ export class HostsStore {
       if (!isContainerId(id)) continue;
       let meta: Partial<Meta> = {};
       try {
-        meta = JSON.parse(await readFile(join(this.#dir(id), "meta.json"), "utf8")) as Partial<Meta>;
+        meta = (await this.#meta(id)) ?? {};
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOTDIR") continue;
       }
@@ -175,6 +190,24 @@ export class HostsStore {
       records.push(record);
     }
     return records;
+  }
+
+  /** The container's meta.json (at most META_READ_LIMIT bytes); undefined when missing, unparsable or too long. */
+  async #meta(id: string): Promise<Partial<Meta> | undefined> {
+    let text: string | undefined;
+    try {
+      text = await readBounded(join(this.#dir(id), "meta.json"), META_READ_LIMIT);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    if (text === undefined) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return parsed !== null && typeof parsed === "object" ? (parsed as Partial<Meta>) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #dir(id: string): string {

@@ -12,7 +12,8 @@
 // holds hubLock for as long as its containers live), so attach and the last release reap them all.
 // Egress (src/network/egress): every attach makes sure the hub's slirp4netns runs (under the setup lock); the last
 // holder stops it in teardown. When it cannot run, the hub works without it and `egress` says why.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { ensurePrivateDir } from "../../common/private-dir.js";
 import { join } from "node:path";
 import { InternalError, InvalidArgumentError, throwIfAborted } from "../../common/errors.js";
 import { acquireFileLock, tryAcquireFileLock, withFileLock, type HeldLock } from "../../common/file-lock.js";
@@ -229,6 +230,7 @@ export class HubNetwork {
 
   /** Under the setup lock: make sure the hub exists for our subnet, reap orphans when alone, take our reference. */
   async #join(signal?: AbortSignal): Promise<void> {
+    await ensurePrivateDir(this.#paths, this.#paths.netnsDir);
     await this.#netns.preparePrivateDir(signal);
     const alone = await tryAcquireFileLock(this.#paths.hubLock, this.#lockOpts(signal));
     try {
@@ -254,8 +256,8 @@ export class HubNetwork {
         await SessionFirewall.reset(this.netnsPath, this.#runner);
       }
       await this.#ensureBridge(signal);
-      await mkdir(this.#paths.cniConfigDir, { recursive: true });
-      await mkdir(this.#paths.ipamDir, { recursive: true });
+      await ensurePrivateDir(this.#paths, this.#paths.cniConfigDir);
+      await ensurePrivateDir(this.#paths, this.#paths.ipamDir);
       await writeFile(this.#paths.cniNetworkConfig, JSON.stringify(this.#bridgeList, null, 2) + "\n");
       this.#egress = await this.#ensureEgress(signal);
     } finally {

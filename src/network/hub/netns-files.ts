@@ -33,7 +33,7 @@ export class NetnsFiles {
 
   /** Makes the directory a private bind mount of itself (idempotent). Call under the hub setup lock. */
   async preparePrivateDir(signal?: AbortSignal): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const opts = { env: this.#env, signal };
     const probe = await this.#runner.run("mountpoint", ["-q", this.dir], opts);
     if (probe.exitCode !== 0) await runChecked(this.#runner, "mount", ["--bind", this.dir, this.dir], opts);

@@ -107,6 +107,31 @@ test("concurrent setEntries from many writers leave one well-formed block", asyn
   assert.is(statSync(hostsPath).ino, inode);
 });
 
+/** Bytes this process has read through read(2) and friends so far (/proc/self/io rchar). */
+function bytesRead(): number {
+  return Number(/^rchar: (\d+)$/m.exec(readFileSync("/proc/self/io", "utf8"))?.[1]);
+}
+
+test("a hosts file filled from inside (a remounted bind) is rewritten whole without being read", async () => {
+  const { hostsPath } = await store.create("hs-flood", { hostname: "flood", ip: "10.89.20.7", sessionId: "s" });
+  const inode = statSync(hostsPath).ino;
+  const flood = Buffer.alloc(32 * 1024 * 1024, "# svcd: managed block\n");
+  writeFileSync(hostsPath, flood); // what a container with insecureRootCapabilities could do after a remount
+  try {
+    const before = bytesRead();
+    await store.setEntries("hs-flood", [{ ip: "10.89.20.8", names: ["db"] }]);
+    const read = bytesRead() - before;
+    assert.ok(read < 1024 * 1024, `read ${read} bytes`);
+    const text = readFileSync(hostsPath, "utf8");
+    assert.ok(text.length < 1024, `rewritten whole: ${text.length} bytes`);
+    assert.match(text, /^10\.89\.20\.7 flood$/m);
+    assert.match(text, /# svcd: managed block\n10\.89\.20\.8 db\n# svcd: end\n$/);
+    assert.is(statSync(hostsPath).ino, inode, "same inode: the bind mount keeps seeing it");
+  } finally {
+    await store.remove("hs-flood");
+  }
+});
+
 test("setEntries on an unknown container is NotFound; remove is idempotent; list skips strays", async () => {
   assert.is(await codeOf(store.setEntries("hs-missing", [])), "NOT_FOUND");
   writeFileSync(join(paths.hostsDir, "stray-file"), "x");

@@ -1,0 +1,203 @@
+// Everything svcd makes, looked for after a test file (scripts/run-tests.mjs) and at the end (zz-no-leaks): containerd
+// objects, processes, mounts, network state, hosts files, FIFO dirs, reserved addresses, the hub's nftables elements
+// and chains, service logs past retention, PRIVATE cache-volume copies. Scoped to ONE run: its containerd socket and
+// its state/runtime dirs (SVCD_STATE_DIR / SVCD_RUNTIME_DIR) — other runs on the machine are never looked at, and
+// processes are matched by this run's paths and network namespaces, never by name alone.
+// Each finding is one line `<kind>: <what>`, stable between checks so that a runner can report only new ones.
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ContainerdClient } from "../../src/containerd/index.js";
+import { Paths } from "../../src/common/paths.js";
+import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
+import { listLeases } from "../../src/network/index.js";
+import { reservedDir } from "../../src/network/hub/reserved-addresses.js";
+import { PRIVATE_COPY_PREFIX } from "../../src/engine/cache-volumes.js";
+import { SERVICE_LOG_FILE, serviceLogMaxBytes, serviceLogRetentionMs } from "../../src/engine/services/service-logs.js";
+
+export interface LeakCheckOptions {
+  /** This run's containerd socket (CONTAINERD_ADDRESS). */
+  address: string;
+  /** This run's dirs; Paths.fromEnv(env) by default. */
+  paths?: Paths;
+  env?: NodeJS.ProcessEnv;
+  runner?: ProcessRunner;
+  /** Reuse one client across checks (the runner checks ~40 times); one is made and closed per check otherwise. */
+  client?: ContainerdClient;
+}
+
+/** What is left behind, one line per object; empty when nothing leaked. */
+export async function checkLeaks(opts: LeakCheckOptions): Promise<string[]> {
+  const env = opts.env ?? process.env;
+  const paths = opts.paths ?? Paths.fromEnv(env);
+  const runner = opts.runner ?? new HostProcessRunner();
+  const client = opts.client ?? new ContainerdClient({ address: opts.address, namespace: "default" });
+  try {
+    const parts = await Promise.all([
+      containerdLeaks(client),
+      Promise.resolve(processLeaks(paths, opts.address)),
+      Promise.resolve(mountLeaks(paths)),
+      fileLeaks(paths, env),
+      nftLeaks(paths, runner, env),
+    ]);
+    return parts.flat();
+  } finally {
+    if (!opts.client) client.close();
+  }
+}
+
+/** Containers, tasks, active snapshots and leases in any namespace of this run's containerd. */
+async function containerdLeaks(root: ContainerdClient): Promise<string[]> {
+  const { namespaces } = await root.namespaces.list({});
+  const per = await Promise.all(
+    namespaces.map(async ({ name }) => {
+      const client = root.withNamespace(name);
+      const leaks: string[] = [];
+      const [{ containers }, { tasks }, { leases }] = await Promise.all([
+        client.containers.list({}),
+        client.tasks.list({}),
+        client.leases.list({}),
+      ]);
+      for (const c of containers) leaks.push(`container: ${name}/${c.id}`);
+      for (const t of tasks) leaks.push(`task: ${name}/${t.id}`);
+      for (const l of leases) leaks.push(`lease: ${name}/${l.id}`);
+      for await (const page of client.snapshots.list({ snapshotter: "overlayfs" })) {
+        for (const info of page.info) if (info.kind === "ACTIVE") leaks.push(`active snapshot: ${name}/${info.name}`);
+      }
+      return leaks;
+    }),
+  );
+  return per.flat();
+}
+
+function readSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function nsInode(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Processes of this run that outlived their file: shims serving this containerd (its socket in their argv), anything
+ * whose argv names this run's state or runtime dir (slirp4netns names the hub netns; nsenter the agent's), and
+ * anything inside the hub's or a container's network namespace (the forward agent after nsenter exec'd node). The
+ * run's own managed containerd is meant to stay.
+ */
+function processLeaks(paths: Paths, address: string): string[] {
+  const netns = new Map<string, string>(); // "net:[inode]" → netns file
+  const dir = paths.netnsDir;
+  for (const name of readdirSafe(dir)) {
+    const ino = nsInode(join(dir, name));
+    if (ino !== undefined) netns.set(`net:[${ino}]`, name);
+  }
+  const ours = (arg: string) =>
+    arg === address || arg.startsWith(paths.runtime + "/") || arg.startsWith(paths.state + "/") || arg === paths.runtime || arg === paths.state;
+  const containerd = readSafe(paths.containerdPidFile).trim().split(/\s+/)[0];
+  const leaks: string[] = [];
+  for (const entry of readdirSafe("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const argv = readSafe(`/proc/${entry}/cmdline`).split("\0").filter(Boolean);
+    if (argv.length === 0) continue; // a kernel thread, or gone
+    if (entry === containerd || (argv[0]?.endsWith("containerd") && argv.includes(paths.containerdConfig))) continue;
+    let why: string | undefined;
+    if (argv.some((a) => a === address || a.startsWith(`--address=${address}`))) why = "serves this containerd";
+    else if (argv.some(ours)) why = "names this run's dirs";
+    else {
+      let ns: string | undefined;
+      try {
+        ns = readlinkSync(`/proc/${entry}/ns/net`);
+      } catch {
+        // gone, or not ours to read
+      }
+      const file = ns === undefined ? undefined : netns.get(ns);
+      if (file !== undefined) why = `in netns ${file}`;
+    }
+    if (why) leaks.push(`process: ${entry} ${argv.slice(0, 4).join(" ").slice(0, 120)} (${why})`);
+  }
+  return leaks;
+}
+
+/** Mounts under this run's dirs, except the hub's netns file and its private netns dir while the hub exists. */
+function mountLeaks(paths: Paths): string[] {
+  const hub = nsInode(paths.hubNetns) !== undefined;
+  const allowed = new Set(hub ? [paths.netnsDir, paths.hubNetns] : [paths.netnsDir]);
+  const under = (p: string, root: string) => p === root || p.startsWith(root + "/");
+  const leaks = new Set<string>();
+  for (const line of readSafe("/proc/self/mountinfo").split("\n")) {
+    const point = (line.split(" ")[4] ?? "").replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (!point || allowed.has(point)) continue;
+    if (under(point, paths.runtime) || under(point, paths.state)) leaks.add(`mount: ${point}`);
+  }
+  return [...leaks];
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+async function list(path: string): Promise<string[]> {
+  return readdir(path).catch(() => [] as string[]);
+}
+
+/** Files and directories the engine keeps per container, session or run. */
+async function fileLeaks(paths: Paths, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const leaks: string[] = [];
+  for (const f of await list(join(paths.runtime, "fifo"))) leaks.push(`fifo dir: ${f}`);
+  for (const f of await list(paths.netnsDir)) if (f !== "hub") leaks.push(`netns file: ${f}`);
+  for (const l of await listLeases(join(paths.ipamDir, "svcd"))) leaks.push(`ip lease: ${l.ip}`);
+  for (const f of await list(paths.hostsDir)) leaks.push(`hosts files: ${f}`);
+  for (const f of await list(reservedDir(paths))) if (f !== ".lock") leaks.push(`reserved address: ${f}`);
+  if ((await stat(paths.egressPidFile).catch(() => undefined)) !== undefined) leaks.push("egress: slirp4netns record");
+  for (const volume of await list(paths.cacheVolumesDir)) {
+    for (const f of await list(join(paths.cacheVolumesDir, volume))) {
+      if (f.startsWith(PRIVATE_COPY_PREFIX)) leaks.push(`private cache copy: ${volume}/${f}`);
+    }
+  }
+  // Service logs: every container is gone by now, so a log is a leak once it is past retention; none passes its cap.
+  const retention = serviceLogRetentionMs(env);
+  const cap = serviceLogMaxBytes(env);
+  const now = Date.now();
+  const sizes = new Map<string, number>();
+  for (const f of await list(paths.serviceLogsDir)) {
+    const m = SERVICE_LOG_FILE.exec(f);
+    const st = await stat(join(paths.serviceLogsDir, f)).catch(() => undefined);
+    if (!m || !st) continue;
+    if (now - st.mtimeMs > retention) leaks.push(`service log past retention: ${f}`);
+    if ((st.mode & 0o777) !== 0o600) leaks.push(`service log mode ${(st.mode & 0o777).toString(8)}: ${f}`);
+    sizes.set(m[1]!, (sizes.get(m[1]!) ?? 0) + st.size);
+  }
+  for (const [id, size] of sizes) if (size > cap) leaks.push(`service log over its cap (${size} > ${cap} bytes): ${id}`);
+  return leaks;
+}
+
+/** In the hub netns (when it exists): every nftables set and map empty, and no chain but base chains. */
+async function nftLeaks(paths: Paths, runner: ProcessRunner, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (nsInode(paths.hubNetns) === undefined) return [];
+  const result = await runner.run("nsenter", [`--net=${paths.hubNetns}`, "nft", "-j", "list", "ruleset"], { env });
+  if (result.exitCode !== 0) return [`nftables: could not list the hub's ruleset: ${result.stderr.trim()}`];
+  const leaks: string[] = [];
+  const items = (JSON.parse(result.stdout || '{"nftables":[]}') as { nftables: Record<string, Record<string, unknown>>[] }).nftables;
+  for (const item of items) {
+    const [kind, body] = Object.entries(item)[0] ?? [];
+    if (!body) continue;
+    const where = `${String(body.family)} ${String(body.table)} ${String(body.name)}`;
+    if ((kind === "set" || kind === "map") && Array.isArray(body.elem) && body.elem.length > 0) {
+      leaks.push(`nftables ${kind} with ${body.elem.length} elements: ${where}`);
+    }
+    if (kind === "chain" && body.hook === undefined) leaks.push(`nftables non-base chain: ${where}`);
+  }
+  return leaks;
+}
