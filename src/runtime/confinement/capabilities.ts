@@ -1,5 +1,6 @@
 // Capability sets: podman's default (the strictest of the container engines) and the full root set that
 // `insecureRootCapabilities` grants. Names as the OCI runtime spec writes them.
+import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../common/errors.js";
 
 /**
@@ -75,4 +76,20 @@ export function capabilityMask(caps: readonly string[]): string {
     mask |= 1n << BigInt(bit);
   }
   return mask.toString(16).padStart(16, "0");
+}
+
+/** The capability names in a /proc/<pid>/status mask (hex), in bit order; bits Linux has no name for are skipped. */
+export function capabilitiesOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/**
+ * The full root set as this machine allows it: every capability in this process's bounding set (runc, started by
+ * the same root, has the same one). runc refuses a capability outside its own bounding set ("unable to apply caps"),
+ * so a sandbox that dropped, say, CAP_SYS_RESOURCE gets everything else.
+ */
+export function hostRootCapabilities(status: string = readFileSync("/proc/self/status", "utf8")): string[] {
+  const bnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  return bnd ? capabilitiesOfMask(bnd[1]!) : [...ALL_CAPABILITIES];
 }

@@ -1,11 +1,11 @@
 // Confinement defaults (DESIGN.md §3): podman's capability set, svcd's seccomp profile, noNewPrivileges, runc's
 // masked and read-only kernel paths, and unprivileged ICMP echo. `insecureRootCapabilities` lifts the first three.
 import type { Spec } from "../spec.js";
-import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from "./capabilities.js";
+import { DEFAULT_CAPABILITIES, hostRootCapabilities } from "./capabilities.js";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./kernel-paths.js";
 import { defaultSeccompProfile } from "./seccomp-profile.js";
 
-export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask } from "./capabilities.js";
+export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask, capabilitiesOfMask, hostRootCapabilities } from "./capabilities.js";
 export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./kernel-paths.js";
 export { defaultSeccompProfile, kernelAtLeast, type SeccompProfileOptions } from "./seccomp-profile.js";
 export { DENIED_SYSCALLS, CONDITIONAL_SYSCALLS, CLONE_NAMESPACE_FLAGS, CLONE_NEWTIME, ENOSYS } from "./syscall-policy.js";
@@ -36,13 +36,14 @@ export function applyConfinement(spec: Spec): void {
 }
 
 /**
- * `insecureRootCapabilities`: the full root capability set and no seccomp filter. noNewPrivileges is lifted too, as
+ * `insecureRootCapabilities`: the full root capability set (`caps`, default the host's: hostRootCapabilities) and
+ * no seccomp filter. noNewPrivileges is lifted too, as
  * Docker's --privileged leaves it off: with every capability it guards nothing, and it would break setuid and
  * file-capability tools (sudo, newuidmap) such steps run. Masked and read-only paths stay: /proc/kcore and friends
  * expose the host, not the container.
  */
-export function applyInsecureRootCapabilities(spec: Spec): void {
-  setCapabilities(spec, ALL_CAPABILITIES);
+export function applyInsecureRootCapabilities(spec: Spec, caps: readonly string[] = hostRootCapabilities()): void {
+  setCapabilities(spec, caps);
   spec.process.noNewPrivileges = false;
   delete spec.linux.seccomp;
 }

@@ -7,6 +7,7 @@ import {
   buildSpec,
   capabilityMask,
   containerSpec,
+  hostRootCapabilities,
   DEFAULT_CAPABILITIES,
   defaultSeccompProfile,
   DENIED_SYSCALLS,
@@ -15,7 +16,8 @@ import {
   type SpecSeccompRule,
   type StartContainerOptions,
 } from "../../../src/runtime/index.js";
-import { SYSCALL_NAMES } from "../../../src/runtime/confinement/index.js";
+import { SYSCALL_NAMES, capabilitiesOfMask } from "../../../src/runtime/confinement/index.js";
+import { isCode } from "../../helpers/errors.js";
 import { Paths } from "../../../src/common/paths.js";
 import { HostProcessRunner } from "../../../src/common/process-runner.js";
 
@@ -43,7 +45,7 @@ test("the default spec has podman's capabilities, noNewPrivileges and a seccomp 
 test("capability masks match /proc/<pid>/status (podman's CapEff 00000000800405fb)", () => {
   assert.is(capabilityMask(DEFAULT_CAPABILITIES), "00000000800405fb");
   assert.is(capabilityMask(ALL_CAPABILITIES), "000001ffffffffff");
-  assert.throws(() => capabilityMask(["CAP_NOPE"]));
+  assert.throws(() => capabilityMask(["CAP_NOPE"]), isCode("INVALID_ARGUMENT"));
 });
 
 test("seccomp: default EPERM, x86 ABIs, every known syscall allowed but the denylist", () => {
@@ -92,8 +94,19 @@ test("each spec gets its own profile (options may mutate it)", () => {
   assert.ok(buildSpec(id).linux.seccomp!.syscalls.length > 1);
 });
 
+test("hostRootCapabilities: every capability of this process's bounding set", () => {
+  const status = "Name:\tnode\nCapPrm:\t0000000000000000\nCapBnd:\t000001fffeffffff\nCapAmb:\t0000000000000000\n";
+  const caps = hostRootCapabilities(status);
+  assert.is(caps.length, ALL_CAPABILITIES.length - 1);
+  assert.not.ok(caps.includes("CAP_SYS_RESOURCE"));
+  assert.equal(hostRootCapabilities("CapBnd:\t000003ffffffffff\n"), [...ALL_CAPABILITIES]); // unnamed bits skipped
+  assert.equal(capabilitiesOfMask(capabilityMask(DEFAULT_CAPABILITIES)).sort(), [...DEFAULT_CAPABILITIES].sort());
+});
+
 test("withInsecureRootCapabilities: every capability, no seccomp, no noNewPrivileges; masked paths stay", () => {
-  const s = buildSpec(id, withInsecureRootCapabilities());
+  assert.equal(buildSpec(id, withInsecureRootCapabilities()).process.capabilities?.bounding, hostRootCapabilities());
+  assert.throws(() => withInsecureRootCapabilities(["CAP_NOPE"]), isCode("INVALID_ARGUMENT"));
+  const s = buildSpec(id, withInsecureRootCapabilities(ALL_CAPABILITIES));
   assert.equal(s.process.capabilities?.bounding, [...ALL_CAPABILITIES]);
   assert.equal(s.process.capabilities?.effective, [...ALL_CAPABILITIES]);
   assert.equal(s.process.capabilities?.permitted, [...ALL_CAPABILITIES]);
