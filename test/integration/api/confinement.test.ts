@@ -38,6 +38,21 @@ except OSError as e:
     print("ping:", errno.errorcode.get(e.errno, e))
 `;
 
+/** Raw x86_64 syscalls the filter answers for, and the libc paths that must survive clone3 → ENOSYS. */
+const SYSCALLS = `
+import ctypes, errno, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, nr, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(nr, *args)
+    print(name + ":", "ok" if r >= 0 else errno.errorcode[ctypes.get_errno()])
+call("keyctl", 250, 0, -3, 0)  # KEYCTL_GET_KEYRING_ID of the session keyring
+call("clone3", 435, None, 0)  # the kernel says EINVAL (no args); the filter says ENOSYS
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+print("thread: ok")
+print("subprocess:", subprocess.run(["true"]).returncode)
+`;
+
 function fields(out: string): Record<string, string> {
   return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
 }
@@ -62,6 +77,13 @@ test("a default exec cannot mknod, mount or unshare -U", async ({ client }) => {
 test("a default exec cannot open a raw socket but can ping through an ICMP datagram socket", async ({ client }) => {
   const got = fields(await python(client).withExec(["python", "-c", SOCKETS]).stdout());
   assert.equal(got, { raw: "EPERM", ping: "type 0" });
+});
+
+test("the seccomp filter refuses keyctl and answers clone3 with ENOSYS; threads and subprocesses still start", async ({ client }) => {
+  const got = fields(await python(client).withExec(["python", "-c", SYSCALLS]).stdout());
+  assert.equal(got, { keyctl: "EPERM", clone3: "ENOSYS", thread: "ok", subprocess: "0" });
+  const lifted = fields(await python(client).withExec(["python", "-c", SYSCALLS], { insecureRootCapabilities: true }).stdout());
+  assert.equal(lifted, { keyctl: "ok", clone3: "EINVAL", thread: "ok", subprocess: "0" });
 });
 
 test("with insecureRootCapabilities an exec has every capability, no filter, and may mknod, mount, unshare -U", async ({ client }) => {
