@@ -36,11 +36,10 @@ export function applyConfinement(spec: Spec): void {
 }
 
 /**
- * `insecureRootCapabilities`: the full root capability set (`caps`, default the host's: hostRootCapabilities) and
- * no seccomp filter. noNewPrivileges is lifted too, as
- * Docker's --privileged leaves it off: with every capability it guards nothing, and it would break setuid and
- * file-capability tools (sudo, newuidmap) such steps run. Masked and read-only paths stay: /proc/kcore and friends
- * expose the host, not the container.
+ * `insecureRootCapabilities`: the full root capability set (`caps`, default the host's: hostRootCapabilities) and no
+ * seccomp filter. noNewPrivileges is lifted too, as Docker's --privileged leaves it off: with every capability it
+ * guards nothing, and it would break setuid and file-capability tools (sudo, newuidmap) such steps run. Masked and
+ * read-only paths stay: /proc/kcore and friends expose the host, not the container.
  */
 export function applyInsecureRootCapabilities(spec: Spec, caps: readonly string[] = hostRootCapabilities()): void {
   setCapabilities(spec, caps);
