@@ -43,6 +43,8 @@ export interface WithExecOptions {
   stdin?: string;
   /** Which exit statuses count as success: "SUCCESS" (0, default), "FAILURE" (non-zero) or "ANY". */
   expect?: ExpectedStatus;
+  /** Run with the full root capability set and no seccomp filter (default false: the confinement defaults). */
+  insecureRootCapabilities?: boolean;
 }
 
 export interface WithExposedPortOptions {
@@ -60,6 +62,8 @@ export interface AsServiceOptions {
   useEntrypoint?: boolean;
   /** How long exposed TCP ports may take to accept connections (default 60 000 ms). */
   healthcheckTimeoutMs?: number;
+  /** Run with the full root capability set and no seccomp filter (default false: the confinement defaults). */
+  insecureRootCapabilities?: boolean;
 }
 
 export interface WithMountedCacheOptions {
@@ -75,6 +79,14 @@ export interface WithMountedDirectoryOptions {
 const EXPECT: readonly ExpectedStatus[] = ["SUCCESS", "FAILURE", "ANY"];
 const SHARING: readonly CacheSharing[] = ["SHARED", "PRIVATE", "LOCKED"];
 const PROTOCOLS: readonly PortProtocol[] = ["TCP", "UDP"];
+
+/** The `insecureRootCapabilities` option as the definition records it: `true`, or absent (false keeps digests). */
+function insecureFlag(value: unknown): { insecureRootCapabilities?: true } {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InvalidArgumentError(`insecureRootCapabilities must be a boolean, got ${typeof value}`);
+  }
+  return value === true ? { insecureRootCapabilities: true } : {};
+}
 
 export class Container {
   readonly #source: EngineSource;
@@ -163,7 +175,8 @@ export class Container {
     const expect = options.expect ?? "SUCCESS";
     assertOneOf(expect, EXPECT, "expect");
     if (options.stdin !== undefined) assertInlineData(options.stdin, "stdin");
-    const op: ContainerOp = { op: "exec", args: [...args], useEntrypoint: options.useEntrypoint ?? false, expect };
+    const insecure = insecureFlag(options.insecureRootCapabilities);
+    const op: ContainerOp = { op: "exec", args: [...args], useEntrypoint: options.useEntrypoint ?? false, expect, ...insecure };
     if (options.stdin !== undefined) op.stdin = options.stdin;
     return this.#with(op);
   }
@@ -234,12 +247,14 @@ export class Container {
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) {
       throw new InvalidArgumentError(`invalid healthcheckTimeoutMs ${String(timeout)}: use a positive number of milliseconds`);
     }
+    const insecure = insecureFlag(options.insecureRootCapabilities);
     return new Service(this.#source, {
       kind: "container",
       container: this.definition(),
       ...(options.args !== undefined ? { args: [...options.args] } : {}),
       useEntrypoint: options.useEntrypoint ?? false,
       ...(timeout !== undefined ? { healthcheckTimeoutMs: timeout } : {}),
+      ...insecure,
     });
   }
 

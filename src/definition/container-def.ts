@@ -15,7 +15,15 @@ export type ContainerOp =
   | { op: "entrypoint"; args: string[]; keepDefaultArgs?: boolean }
   | { op: "defaultArgs"; args: string[] }
   | { op: "user"; user: string }
-  | { op: "exec"; args: string[]; useEntrypoint: boolean; stdin?: string; expect: ExpectedStatus }
+  | {
+      op: "exec";
+      args: string[];
+      useEntrypoint: boolean;
+      stdin?: string;
+      expect: ExpectedStatus;
+      /** Full root capabilities, no seccomp, no noNewPrivileges. Absent when false, so older digests stay put. */
+      insecureRootCapabilities?: true;
+    }
   | { op: "exposePort"; port: number; protocol: PortProtocol; description?: string; skipHealthcheck: boolean }
   | { op: "unexposePort"; port: number; protocol: PortProtocol }
   | { op: "bindService"; alias: string; service: ServiceDef }
@@ -40,6 +48,8 @@ export interface ContainerServiceDef {
   useEntrypoint: boolean;
   hostname?: string;
   healthcheckTimeoutMs?: number;
+  /** Full root capabilities, no seccomp, no noNewPrivileges. Absent when false, so older digests stay put. */
+  insecureRootCapabilities?: true;
 }
 
 export interface HostServicePort {

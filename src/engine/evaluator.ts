@@ -189,6 +189,7 @@ export class Evaluator {
               cwd: step.config.workdir,
               user: step.config.user || "0:0",
               ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+              ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
               mounts,
               networkNamespace: net.netnsPath,
               hostsFile: net.hostsPath,
@@ -236,6 +237,7 @@ export class Evaluator {
       kind: "exec",
       args: step.args,
       stdin: step.stdin,
+      insecureRootCapabilities: step.insecureRootCapabilities, // undefined (dropped) unless set: old keys stay valid
       config: step.config,
       mounts: await this.#mountMaterial(step.mounts, signal),
       bindings: await this.#bindingMaterial(step.bindings, signal),

@@ -56,6 +56,8 @@ export type PlannedStep =
       config: RunConfig;
       mounts: PlannedMount[];
       bindings: PlannedBinding[];
+      /** Run with the full root capability set and no seccomp filter. */
+      insecureRootCapabilities?: true;
     };
 
 export interface Plan {
@@ -147,6 +149,7 @@ export function makePlan(def: ContainerDef, image: BaseConfig): Plan {
           bindings: structuredClone(bindings),
         };
         if (op.stdin !== undefined) step.stdin = op.stdin;
+        if (op.insecureRootCapabilities === true) step.insecureRootCapabilities = true;
         lastExec = steps.push(step) - 1;
         break;
       }

@@ -22,6 +22,7 @@ import {
   withHostsFile,
   withImageConfig,
   withInit,
+  withInsecureRootCapabilities,
   withMounts,
   withNetworkNamespace,
   withResolvConf,
@@ -90,6 +91,8 @@ export interface StartContainerOptions extends OutputOptions {
   hostname?: string;
   /** Drop cgroupsPath and linux.resources (rootless on cgroup v1). */
   rootless?: boolean;
+  /** The full root capability set, no seccomp filter, no noNewPrivileges (default: the confinement defaults). */
+  insecureRootCapabilities?: boolean;
   /** The static init on the host (default Debian's tini-static); `false`: no init (the process is PID 1). */
   init?: string | false;
   /** Further spec options, applied after the ones above and before the init. */
@@ -133,6 +136,7 @@ export function containerSpec(namespace: string, opts: StartContainerOptions, us
   if (opts.hostname) o.push(withHostname(opts.hostname));
   if (opts.mounts?.length) o.push(withMounts(opts.mounts));
   if (opts.rootless) o.push(withRootless());
+  if (opts.insecureRootCapabilities === true) o.push(withInsecureRootCapabilities());
   o.push(...(opts.specOpts ?? []));
   if (opts.init !== false) o.push(withInit(opts.init));
   const spec = buildSpec({ namespace, id: opts.id }, ...o);

@@ -1,6 +1,7 @@
 // The runtime layer's public door: OCI specs, containers + tasks, process IO, exec, reading snapshot files.
 export * from "./spec.js";
 export * from "./spec-opts.js";
+export { ALL_CAPABILITIES, capabilityMask, hostRootCapabilities, defaultSeccompProfile, DENIED_SYSCALLS, PING_GROUP_RANGE } from "./confinement/index.js";
 export * from "./user.js";
 export { OutputBuffer, DEFAULT_OUTPUT_CAP } from "./output-buffer.js";
 export { ProcessIO, type OutputOptions, type ProcessIOOptions, type StdioPaths } from "./process-io.js";

@@ -2,6 +2,7 @@
 // whether it replaces or merges, and what must come before it. buildSpec applies them in order to a fresh spec.
 import { isAbsolute, posix } from "node:path";
 import { InvalidArgumentError } from "../common/errors.js";
+import { applyConfinement, applyInsecureRootCapabilities, capabilityMask, hostRootCapabilities } from "./confinement/index.js";
 import { DEFAULT_PATH_ENV, defaultSpec, type Spec, type SpecIdentity, type SpecMount, type SpecUser } from "./spec.js";
 
 /** One refinement of a spec; mutates the spec it is given (buildSpec hands each a fresh one). */
@@ -221,4 +222,23 @@ export function withInit(source: string = DEFAULT_INIT_SOURCE): SpecOpt {
     helper(spec);
     if (spec.process.args[0] !== INIT_TARGET) spec.process.args = [INIT_TARGET, "--", ...spec.process.args];
   };
+}
+
+/**
+ * Replaces capabilities, seccomp, noNewPrivileges and the masked/read-only paths with the confinement defaults
+ * (DESIGN.md §3); merges the ping sysctl. The default spec is already confined: this undoes an earlier lift.
+ */
+export function withConfinement(): SpecOpt {
+  return applyConfinement;
+}
+
+/**
+ * `insecureRootCapabilities`: replaces the capability sets with the full root set (default: every capability in
+ * this machine's bounding set), removes the seccomp filter and turns noNewPrivileges off; masked and read-only
+ * paths stay. Apply after withConfinement if both are given.
+ */
+export function withInsecureRootCapabilities(caps?: readonly string[]): SpecOpt {
+  if (caps) capabilityMask(caps); // throws on an unknown name
+  const set = caps ? [...caps] : hostRootCapabilities();
+  return (spec) => applyInsecureRootCapabilities(spec, set);
 }

@@ -1,5 +1,7 @@
-// The OCI runtime spec (the subset svcd writes) and containerd's default Unix spec (populateDefaultUnixSpec in
-// containerd 1.6 oci/spec.go), as plain data. Options in spec-opts.ts refine it; buildSpec composes them.
+// The OCI runtime spec (the subset svcd writes) and the default spec: containerd's default Unix spec
+// (populateDefaultUnixSpec in containerd 1.6 oci/spec.go) under svcd's confinement defaults (confinement/), as plain
+// data. Options in spec-opts.ts refine it; buildSpec composes them.
+import { applyConfinement } from "./confinement/index.js";
 
 /** One mount of the runtime spec. */
 export interface SpecMount {
@@ -60,6 +62,30 @@ export interface SpecDeviceCgroup {
   access?: string;
 }
 
+/** A seccomp condition on one syscall argument (`value` is the mask for SCMP_CMP_MASKED_EQ). */
+export interface SpecSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: "SCMP_CMP_EQ" | "SCMP_CMP_NE" | "SCMP_CMP_MASKED_EQ";
+}
+
+/** One seccomp rule: several for the same syscall are alternatives. */
+export interface SpecSeccompRule {
+  names: string[];
+  action: "SCMP_ACT_ALLOW" | "SCMP_ACT_ERRNO";
+  /** For SCMP_ACT_ERRNO; runc's default is EPERM. */
+  errnoRet?: number;
+  args?: SpecSeccompArg[];
+}
+
+/** A seccomp filter (runtime-spec 1.0.2; the default action's errno is EPERM). */
+export interface SpecSeccomp {
+  defaultAction: "SCMP_ACT_ERRNO" | "SCMP_ACT_ALLOW";
+  architectures: string[];
+  syscalls: SpecSeccompRule[];
+}
+
 /** Linux-specific settings; unknown keys pass through to runc. */
 export interface SpecLinux {
   namespaces: SpecNamespace[];
@@ -67,6 +93,9 @@ export interface SpecLinux {
   resources?: { devices?: SpecDeviceCgroup[]; [key: string]: unknown };
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  seccomp?: SpecSeccomp;
+  /** Namespaced sysctls runc writes before the container starts. */
+  sysctl?: Record<string, string>;
   [key: string]: unknown;
 }
 
@@ -84,40 +113,7 @@ export interface Spec {
 /** PATH for images whose config sets no environment (containerd's defaultUnixEnv). */
 export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** containerd's default capability set (oci/spec.go defaultUnixCaps). */
-export const DEFAULT_CAPABILITIES: readonly string[] = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
-
-/** Kernel paths hidden from the container. */
-export const DEFAULT_MASKED_PATHS: readonly string[] = [
-  "/proc/acpi",
-  "/proc/asound",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/sys/firmware",
-  "/proc/scsi",
-];
-
-/** Kernel paths the container may read but not write. */
-export const DEFAULT_READONLY_PATHS: readonly string[] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+export { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./confinement/index.js";
 
 /** containerd's default mounts (oci/mounts.go). /dev comes before anything mounted beneath it. */
 export function defaultMounts(): SpecMount[] {
@@ -145,12 +141,12 @@ export interface SpecIdentity {
 
 /**
  * A fresh default spec, as containerd's populateDefaultUnixSpec builds it: root, cwd "/", no args, PATH only,
- * noNewPrivileges, RLIMIT_NOFILE 1024, the default capabilities, masked and read-only paths, pid/ipc/uts/mount/network
- * namespaces, a deny-all device cgroup (runc adds its default devices) and cgroupsPath `/<namespace>/<id>`.
+ * RLIMIT_NOFILE 1024, pid/ipc/uts/mount/network namespaces, a deny-all device cgroup (runc adds its default
+ * devices) and cgroupsPath `/<namespace>/<id>`; then confined (applyConfinement): podman's capabilities, the seccomp
+ * profile, noNewPrivileges, masked and read-only paths, the ping sysctl.
  */
 export function defaultSpec(identity: SpecIdentity): Spec {
-  const caps = [...DEFAULT_CAPABILITIES];
-  return {
+  const spec: Spec = {
     ociVersion: "1.0.2-dev",
     root: { path: "rootfs" },
     process: {
@@ -158,17 +154,15 @@ export function defaultSpec(identity: SpecIdentity): Spec {
       args: [],
       env: [DEFAULT_PATH_ENV],
       cwd: "/",
-      capabilities: { bounding: [...caps], permitted: [...caps], effective: [...caps] },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
     },
     mounts: defaultMounts(),
     linux: {
       namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }],
       cgroupsPath: `/${identity.namespace}/${identity.id}`,
       resources: { devices: [{ allow: false, access: "rwm" }] },
-      maskedPaths: [...DEFAULT_MASKED_PATHS],
-      readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
   };
+  applyConfinement(spec);
+  return spec;
 }

@@ -63,6 +63,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       hostsFile: net.hostsPath,
       resolvConf: net.resolvConfPath,
       hostname,
+      ...(def.insecureRootCapabilities === true ? { insecureRootCapabilities: true } : {}),
       labels: { [OWNER.kind]: "service" },
       owner,
       paths,

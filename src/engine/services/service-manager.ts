@@ -81,7 +81,8 @@ export class ServiceManager {
   async digest(def: ServiceDef, signal?: AbortSignal): Promise<string> {
     if (def.kind === "host") return digestOf({ kind: "host", host: def.host, ports: def.ports, hostname: def.hostname });
     const resolved = await this.#deps.builder.resolve(def.container, signal);
-    return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname });
+    const insecureRootCapabilities = def.insecureRootCapabilities === true ? true : undefined; // absent: digests as before
+    return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname, insecureRootCapabilities });
   }
 
   async hostname(def: ServiceDef, signal?: AbortSignal): Promise<string> {
