@@ -20,6 +20,10 @@ import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
 import { reapDeadOwners } from "./reaper.js";
+import { AutoGc } from "./prune/auto-gc.js";
+import { CachePruner } from "./prune/cache-pruner.js";
+import { gcPolicyFromEnv } from "./prune/gc-policy.js";
+import { InUseMarks } from "./prune/in-use.js";
 
 export interface EngineOptions {
   containerd?: string | undefined;
@@ -56,6 +60,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     );
   }
   const paths = opts.paths ?? Paths.fromEnv(env);
+  const policy = gcPolicyFromEnv(env, paths.state); // validates SVCD_CACHE_* before anything starts
   const runner = opts.runner ?? new HostProcessRunner();
   const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
   const client = new ContainerdClient({ address: endpoint.address, namespace });
@@ -85,6 +90,9 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     client.close();
     throw err;
   }
+  const pruner = new CachePruner({ client, snapshotter: DEFAULT_SNAPSHOTTER, inUseDir: paths.cacheInUseDir, leaseLabels: ownerLabels(owner) });
+  const autoGc = new AutoGc({ run: (limits) => pruner.run({ policy }, limits), stampPath: paths.cacheGcStamp });
+  const cache = new BuildCache(client, DEFAULT_SNAPSHOTTER, { inUse: new InUseMarks(paths.cacheInUseDir, owner), onCommit: () => autoGc.trigger() });
   const volumes = new CacheVolumes(paths, runner);
   let services: ServiceManager | undefined;
   const evaluator = new Evaluator({
@@ -95,7 +103,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     images,
     volumes,
     host: opts.host,
-    cache: new BuildCache(client, DEFAULT_SNAPSHOTTER),
+    cache,
     network,
     services: () => services!,
     onProgress: opts.onProgress,
@@ -116,5 +124,6 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     resources,
     sessionSignal: session.signal,
   });
-  return new EmbeddedEngine({ client, evaluator, services, resources, session, network });
+  autoGc.trigger(); // in the background: connect does not wait for it
+  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy });
 }
