@@ -50,8 +50,9 @@ export class Client implements EngineSource {
    * Removes build-cache steps (with their stored outputs) and old service logs that no live session uses, least
    * recently used first. Without options it applies the automatic policy (SVCD_CACHE_KEEP_STORAGE, SVCD_CACHE_MAX_AGE).
    */
-  async prune(options: PruneOptions = {}, call: CallOptions = {}): Promise<PruneResult> {
-    return (await this.engine()).prune(checkPruneOptions(options), call);
+  async prune(options: PruneOptions & CallOptions = {}): Promise<PruneResult> {
+    const checked = checkPruneOptions(options);
+    return (await this.engine()).prune(checked, options.signal ? { signal: options.signal } : {});
   }
 
   /** Stops everything this session started. Idempotent. */

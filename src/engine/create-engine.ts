@@ -19,7 +19,7 @@ import { HostsStore } from "../network/index.js";
 import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
-import { reapDeadOwners } from "./reaper.js";
+import { reapDeadOwners, reapInBackground } from "./reaper.js";
 import { AutoGc } from "./prune/auto-gc.js";
 import { CachePruner } from "./prune/cache-pruner.js";
 import { gcPolicyFromEnv } from "./prune/gc-policy.js";
@@ -45,6 +45,8 @@ export interface EngineOptions {
 const NAMESPACE = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
 export const DEFAULT_NAMESPACE = "svcd";
 export const DEFAULT_SNAPSHOTTER = "overlayfs";
+/** One reaper pass: at most this many objects, taken within this long (a pass in progress finishes its object). */
+const REAP_PASS = { maxObjects: 64, budgetMs: 2_000 };
 
 export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine> {
   const env = opts.env ?? process.env;
@@ -82,9 +84,13 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   const resources = new SessionResources(paths, runner);
   const store = new HostsStore({ paths, runner });
   const network = new SessionNetwork(() => resources.hub(), store, sessionId, runner);
-  // What dead engines left is removed before this session creates anything.
+  // What dead engines left is removed before this session creates anything, within a bound that keeps connect fast;
+  // whatever a crash left beyond it is reaped in the background (close waits for the pass in progress).
+  const reaperDeps = { client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() };
+  let reaping: Promise<void> = Promise.resolve();
   try {
-    await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });
+    const first = await reapDeadOwners(reaperDeps, { maxObjects: REAP_PASS.maxObjects, deadlineMs: Date.now() + REAP_PASS.budgetMs });
+    if (first.more) reaping = reapInBackground(reaperDeps, REAP_PASS, session.signal);
   } catch (err) {
     await resources.close().catch(() => {});
     client.close();
@@ -125,5 +131,5 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     sessionSignal: session.signal,
   });
   autoGc.trigger(); // in the background: connect does not wait for it
-  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy });
+  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy, reaping });
 }

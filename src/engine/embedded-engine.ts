@@ -26,6 +26,8 @@ export interface EmbeddedEngineParts {
   autoGc: AutoGc;
   /** What `prune()` without limits applies (SVCD_CACHE_KEEP_STORAGE / SVCD_CACHE_MAX_AGE or the defaults). */
   policy: GcPolicy;
+  /** The reaper's background passes (when connect's bounded pass left objects of dead engines). */
+  reaping: Promise<void>;
   /** Aborted when the engine closes: cancels every evaluation and service start still running. */
   session: AbortController;
 }
@@ -84,6 +86,7 @@ export class EmbeddedEngine implements Engine {
       session.abort(new CancelledError("the session was closed"));
       await services.closeAll().catch((err) => log("closing services: %s", err));
       await network.drain();
+      await this.#parts.reaping;
       await this.#parts.autoGc.close();
       await this.#parts.cache.close().catch((err) => log("closing the build cache: %s", err));
       await resources.close().catch((err) => log("closing network: %s", err));
