@@ -9,10 +9,12 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { debug } from "../../common/debug.js";
 import { OWNER } from "../../common/labels.js";
 import { ownerAlive, type Owner } from "../../common/owner.js";
 import { hostHash } from "../../definition/index.js";
 
+const log = debug("engine");
 const NAME = /^(\d+)-(\d+)-([0-9a-v]+)$/;
 
 /** The marks of one session. */
@@ -21,6 +23,7 @@ export class InUseMarks {
   readonly #dir: string;
   #fd: number | undefined;
   #closed = false;
+  #broken = false;
 
   constructor(dir: string, owner: Owner) {
     this.#dir = dir;
@@ -29,12 +32,18 @@ export class InUseMarks {
 
   /** Records that this session uses the step (a few microseconds: one write(2) to an open tmpfs file). */
   mark(key: string): void {
-    if (this.#closed) return;
-    if (this.#fd === undefined) {
-      mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-      this.#fd = openSync(this.#path, "a", 0o600);
+    if (this.#closed || this.#broken) return;
+    try {
+      if (this.#fd === undefined) {
+        mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+        this.#fd = openSync(this.#path, "a", 0o600);
+      }
+      writeSync(this.#fd, key + "\n");
+    } catch (err) {
+      // Builds go on; only the protection from concurrent pruners is lost (a pruned parent is then rebuilt or fails).
+      this.#broken = true;
+      log("cannot record in-use build-cache steps in %s: %s", this.#path, err);
     }
-    writeSync(this.#fd, key + "\n");
   }
 
   /** The session ended: nothing of it is in use any more. */
