@@ -45,6 +45,9 @@ export interface BuildCacheOptions {
 export const LAST_USE_RESOLUTION_MS = 60 * 60 * 1000;
 /** Pending last-use refreshes beyond this are dropped (the order is advisory; the bound is not). */
 const MAX_PENDING_TOUCHES = 1024;
+/** Outputs read back are kept only when small, and only this many characters in all: repeated stdout() stays cheap. */
+const OUTPUT_MEMO = { maxEntryBytes: 64 * 1024, maxTotalBytes: 4 * 1024 * 1024 };
+const EMPTY_DIGEST = sha256Digest(Buffer.alloc(0));
 
 export class BuildCache {
   readonly #client: ContainerdClient;
@@ -52,6 +55,7 @@ export class BuildCache {
   readonly #opts: BuildCacheOptions;
   // Steps read or made in this process (metadata only: outputs stay in the content store); a hit answers at once.
   readonly #known: LruMap<string, CachedStep>;
+  readonly #texts = new LruMap<string, string>(1024, { maxWeight: OUTPUT_MEMO.maxTotalBytes, weight: (t) => t.length });
   readonly #touches = new Set<string>();
   #flushing: Promise<void> | undefined;
 
@@ -187,9 +191,14 @@ export class BuildCache {
   }
 
   async #readOutput(digest: string | undefined, signal?: AbortSignal): Promise<string> {
-    if (!digest) return "";
+    if (!digest || digest === EMPTY_DIGEST) return "";
+    const known = this.#texts.get(digest);
+    if (known !== undefined) return known;
     const parts: Buffer[] = [];
     for await (const chunk of this.#client.readContent(digest, { signal })) parts.push(chunk);
-    return Buffer.concat(parts).toString("utf8");
+    const data = Buffer.concat(parts);
+    const text = data.toString("utf8");
+    if (data.length <= OUTPUT_MEMO.maxEntryBytes) this.#texts.set(digest, text);
+    return text;
   }
 }
