@@ -1,6 +1,6 @@
 // `Client`: one session with an engine. Hands out builders; closing it stops what the session started.
-import { CancelledError } from "../common/errors.js";
-import type { Engine } from "../definition/index.js";
+import { CancelledError, InvalidArgumentError } from "../common/errors.js";
+import type { CallOptions, Engine, PruneOptions, PruneResult } from "../definition/index.js";
 import { CacheVolume } from "./cache-volume.js";
 import { Container } from "./container.js";
 import type { EngineSource } from "./engine-source.js";
@@ -46,6 +46,15 @@ export class Client implements EngineSource {
     return this.host().service([port], { host });
   }
 
+  /**
+   * Removes build-cache steps (with their stored outputs) and old service logs that no live session uses, least
+   * recently used first. Without options it applies the automatic policy (SVCD_CACHE_KEEP_STORAGE, SVCD_CACHE_MAX_AGE).
+   */
+  async prune(options: PruneOptions & CallOptions = {}): Promise<PruneResult> {
+    const checked = checkPruneOptions(options);
+    return (await this.engine()).prune(checked, options.signal ? { signal: options.signal } : {});
+  }
+
   /** Stops everything this session started. Idempotent. */
   close(): Promise<void> {
     if (!this.#closing) {
@@ -61,4 +70,21 @@ export class Client implements EngineSource {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+function checkPruneOptions(options: PruneOptions): PruneOptions {
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("prune() takes an options object { keepStorageBytes?, olderThanMs?, all? }");
+  const out: PruneOptions = {};
+  for (const name of ["keepStorageBytes", "olderThanMs"] as const) {
+    const value: unknown = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidArgumentError(`prune: ${name} must be a non-negative integer, got ${String(value)}`);
+    }
+    out[name] = value;
+  }
+  const all: unknown = options.all;
+  if (all !== undefined && typeof all !== "boolean") throw new InvalidArgumentError(`prune: all must be true or false, got ${String(all)}`);
+  if (all !== undefined) out.all = all;
+  return out;
 }

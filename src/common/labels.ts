@@ -25,6 +25,12 @@ export const OWNER = {
 export const CACHE = {
   digest: "svcd.io/cache.digest",
   exitCode: "svcd.io/cache.exit-code",
+  /** When a session last used the step (ISO 8601), refreshed at most hourly: the GC's least-recent-use order. */
+  lastUsed: "svcd.io/cache.last-used",
+  /** Bytes of the step's filesystem diff, measured before its commit (so pruning needs no Usage calls). */
+  size: "svcd.io/cache.size",
+  /** Bytes of the exec's stored stdout + stderr. */
+  outputBytes: "svcd.io/cache.output-bytes",
 } as const;
 
 export const SVCD_LABEL_PREFIX = "svcd.io/";

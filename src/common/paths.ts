@@ -122,4 +122,14 @@ export class Paths {
   get locksDir(): string {
     return join(this.runtime, "locks");
   }
+
+  // --- build-cache GC (src/engine/prune) ---
+  /** One file per live session listing the build-cache steps it uses (volatile: sessions die with the boot). */
+  get cacheInUseDir(): string {
+    return join(this.runtime, "cache-in-use");
+  }
+  /** Its mtime is when an engine last ran the automatic build-cache GC (machine-wide throttle). */
+  get cacheGcStamp(): string {
+    return join(this.state, "cache-gc.stamp");
+  }
 }

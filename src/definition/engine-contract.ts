@@ -56,6 +56,24 @@ export interface UpSession {
   close(): Promise<void>;
 }
 
+/** What `client.prune()` removes; see DESIGN.md §2. */
+export interface PruneOptions {
+  /** Remove least recently used steps until the build cache holds at most this many bytes. */
+  keepStorageBytes?: number;
+  /** Remove only steps no session used for longer than this. */
+  olderThanMs?: number;
+  /** Without the two limits: remove every step no live session uses (instead of applying the configured policy). */
+  all?: boolean;
+}
+
+/** What a prune removed. */
+export interface PruneResult {
+  /** Build-cache steps (each with its stored outputs) and service logs removed. */
+  removed: number;
+  /** Bytes they held. */
+  freedBytes: number;
+}
+
 export interface Engine {
   /** Evaluates every step of the container (cached steps are not run again). */
   sync(def: ContainerDef, options?: CallOptions): Promise<SyncResult>;
@@ -71,6 +89,8 @@ export interface Engine {
   stopService(def: ServiceDef, stop: { kill: boolean }, options?: CallOptions): Promise<void>;
   /** Starts the service (if needed) and forwards host ports to it until the session is closed. */
   up(def: ServiceDef, request: UpRequest, options?: CallOptions): Promise<UpSession>;
+  /** Removes build cache (and old service logs) that no live session uses. */
+  prune(options: PruneOptions, call?: CallOptions): Promise<PruneResult>;
   /** Stops everything this session started and releases the engine's resources. Idempotent. */
   close(): Promise<void>;
 }

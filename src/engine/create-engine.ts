@@ -20,7 +20,11 @@ import { HostsStore } from "../network/index.js";
 import { ServiceManager } from "./services/service-manager.js";
 import { SessionNetwork } from "./services/session-network.js";
 import { SessionResources } from "./session-resources.js";
-import { reapDeadOwners } from "./reaper.js";
+import { reapDeadOwners, reapInBackground } from "./reaper.js";
+import { AutoGc } from "./prune/auto-gc.js";
+import { CachePruner } from "./prune/cache-pruner.js";
+import { gcPolicyFromEnv } from "./prune/gc-policy.js";
+import { InUseMarks } from "./prune/in-use.js";
 import { pruneExpiredServiceLogs } from "./services/service-logs.js";
 
 export interface EngineOptions {
@@ -43,6 +47,8 @@ export interface EngineOptions {
 const NAMESPACE = /^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$/;
 export const DEFAULT_NAMESPACE = "svcd";
 export const DEFAULT_SNAPSHOTTER = "overlayfs";
+/** One reaper pass: at most this many objects, taken within this long (a pass in progress finishes its object). */
+const REAP_PASS = { maxObjects: 64, budgetMs: 2_000 };
 
 export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine> {
   const env = opts.env ?? process.env;
@@ -59,6 +65,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   }
   const paths = opts.paths ?? Paths.fromEnv(env);
   await ensurePrivateDir(paths, paths.locksDir); // the roots and the lock dir flock(1) files go in, with their modes
+  const policy = gcPolicyFromEnv(env, paths.state); // validates SVCD_CACHE_* before anything starts
   const runner = opts.runner ?? new HostProcessRunner();
   const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
   const client = new ContainerdClient({ address: endpoint.address, namespace });
@@ -80,15 +87,22 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   const resources = new SessionResources(paths, runner);
   const store = new HostsStore({ paths, runner });
   const network = new SessionNetwork(() => resources.hub(), store, sessionId, runner);
-  // What dead engines left is removed before this session creates anything.
+  // What dead engines left is removed before this session creates anything, within a bound that keeps connect fast;
+  // whatever a crash left beyond it is reaped in the background (close waits for the pass in progress).
+  const reaperDeps = { client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() };
+  let reaping: Promise<void> = Promise.resolve();
   try {
-    await reapDeadOwners({ client, paths, snapshotter: DEFAULT_SNAPSHOTTER, store, hub: () => resources.hub() });
+    const first = await reapDeadOwners(reaperDeps, { maxObjects: REAP_PASS.maxObjects, deadlineMs: Date.now() + REAP_PASS.budgetMs });
+    if (first.more) reaping = reapInBackground(reaperDeps, REAP_PASS, session.signal);
     await pruneExpiredServiceLogs(client, paths.serviceLogsDir, env);
   } catch (err) {
     await resources.close().catch(() => {});
     client.close();
     throw err;
   }
+  const pruner = new CachePruner({ client, snapshotter: DEFAULT_SNAPSHOTTER, inUseDir: paths.cacheInUseDir, leaseLabels: ownerLabels(owner) });
+  const autoGc = new AutoGc({ run: (limits) => pruner.run({ policy }, limits), stampPath: paths.cacheGcStamp });
+  const cache = new BuildCache(client, DEFAULT_SNAPSHOTTER, { inUse: new InUseMarks(paths.cacheInUseDir, owner), onCommit: () => autoGc.trigger() });
   const volumes = new CacheVolumes(paths, runner);
   let services: ServiceManager | undefined;
   const evaluator = new Evaluator({
@@ -99,7 +113,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     images,
     volumes,
     host: opts.host,
-    cache: new BuildCache(client, DEFAULT_SNAPSHOTTER),
+    cache,
     network,
     services: () => services!,
     onProgress: opts.onProgress,
@@ -120,5 +134,6 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     resources,
     sessionSignal: session.signal,
   });
-  return new EmbeddedEngine({ client, evaluator, services, resources, session, network });
+  autoGc.trigger(); // in the background: connect does not wait for it
+  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy, reaping });
 }

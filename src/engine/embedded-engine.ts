@@ -1,9 +1,13 @@
 // The in-process engine: evaluates definitions and runs services against one containerd for one session.
 import type { ContainerdClient } from "../containerd/index.js";
-import { CancelledError } from "../common/errors.js";
+import { CancelledError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import type { CallOptions, ContainerDef, Engine, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
+import type { CallOptions, ContainerDef, Engine, PruneOptions, PruneResult, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
+import type { BuildCache } from "./build-cache.js";
 import type { Evaluator } from "./evaluator.js";
+import type { AutoGc } from "./prune/auto-gc.js";
+import type { CachePruner } from "./prune/cache-pruner.js";
+import type { GcPolicy } from "./prune/selection.js";
 import type { ServiceManager } from "./services/service-manager.js";
 import type { SessionResources } from "./session-resources.js";
 import type { SessionNetwork } from "./services/session-network.js";
@@ -16,6 +20,14 @@ export interface EmbeddedEngineParts {
   services: ServiceManager;
   resources: SessionResources;
   network: SessionNetwork;
+  cache: BuildCache;
+  pruner: CachePruner;
+  /** The automatic build-cache GC (runs in the background; close waits for a run in progress). */
+  autoGc: AutoGc;
+  /** What `prune()` without limits applies (SVCD_CACHE_KEEP_STORAGE / SVCD_CACHE_MAX_AGE or the defaults). */
+  policy: GcPolicy;
+  /** The reaper's background passes (when connect's bounded pass left objects of dead engines). */
+  reaping: Promise<void>;
   /** Aborted when the engine closes: cancels every evaluation and service start still running. */
   session: AbortController;
 }
@@ -29,8 +41,9 @@ export class EmbeddedEngine implements Engine {
   }
 
   async sync(def: ContainerDef, options: CallOptions = {}): Promise<SyncResult> {
-    const { resolved, lastExec } = await this.#parts.evaluator.build(def, this.#signal(options.signal));
-    return lastExec ? { digest: resolved.digest, lastExec } : { digest: resolved.digest };
+    const signal = this.#signal(options.signal);
+    const { resolved, lastExec } = await this.#parts.evaluator.build(def, signal);
+    return lastExec ? { digest: resolved.digest, lastExec: await lastExec.read(signal) } : { digest: resolved.digest };
   }
 
   async readFile(def: ContainerDef, path: string, options: CallOptions = {}): Promise<Buffer> {
@@ -57,6 +70,16 @@ export class EmbeddedEngine implements Engine {
     return this.#parts.services.up(def, request, this.#signal(options.signal));
   }
 
+  async prune(options: PruneOptions, call: CallOptions = {}): Promise<PruneResult> {
+    const signal = this.#signal(call.signal);
+    const { keepStorageBytes, olderThanMs, all } = options;
+    const explicit = keepStorageBytes !== undefined || olderThanMs !== undefined || all === true;
+    const cache = await this.#parts.pruner.run(explicit ? { criteria: { keepStorageBytes, olderThanMs } } : { policy: this.#parts.policy }, { signal });
+    // Service logs: the integrator adds pruneServiceLogs() (src/engine/services/service-logs.ts) here and its figures.
+    throwIfAborted(signal);
+    return { removed: cache.removed, freedBytes: cache.freedBytes };
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const { session, services, resources, client, network, evaluator } = this.#parts;
@@ -65,6 +88,9 @@ export class EmbeddedEngine implements Engine {
       // Builds and pulls whose callers gave up may still be cleaning up: they finish before the network goes.
       await evaluator.drain();
       await network.drain();
+      await this.#parts.reaping;
+      await this.#parts.autoGc.close();
+      await this.#parts.cache.close().catch((err) => log("closing the build cache: %s", err));
       await resources.close().catch((err) => log("closing network: %s", err));
       client.close();
     })();

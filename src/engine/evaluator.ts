@@ -4,10 +4,10 @@
 // caller's abort ends only its own wait; the build is cancelled once no caller waits for it (SingleFlight).
 import { randomBytes } from "node:crypto";
 import type { ContainerdClient } from "../containerd/index.js";
-import { ExecError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
+import { ExecError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import { SingleFlight } from "../common/single-flight.js";
-import { OWNER } from "../common/labels.js";
+import { GC, OWNER } from "../common/labels.js";
 import { ownerLabels, type Owner } from "../common/owner.js";
 import type { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
@@ -24,6 +24,12 @@ import type { ServiceManager } from "./services/service-manager.js";
 import type { SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
+
+/** The last exec of a build: its exit code now, its output read back only when asked for. */
+export interface ExecOutcome {
+  exitCode: number;
+  read(signal?: AbortSignal): Promise<ExecResult>;
+}
 
 /** A definition with its image resolved and every step's chain key computed; nothing run yet. */
 export interface ResolvedContainer {
@@ -85,20 +91,21 @@ export class Evaluator {
   }
 
   /** Builds every step the cache lacks; returns the resolution and the last exec's result. */
-  async build(def: ContainerDef, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer; lastExec?: ExecResult }> {
+  async build(def: ContainerDef, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer; lastExec?: ExecOutcome }> {
     const resolved = await this.resolve(def, signal);
     const { plan, keys, image } = resolved;
-    let lastExec: ExecResult | undefined;
+    let lastExec: ExecOutcome | undefined;
     let parent = image.chainId;
     for (const [i, step] of plan.steps.entries()) {
       const key = keys[i]!;
       const built = await this.#buildStep(step, key, parent, resolved, signal);
       if (step.kind === "exec") {
-        const exec = built.exec ?? { exitCode: 0, stdout: "", stderr: "" };
-        if (!accepts(step.expect, exec.exitCode)) {
-          throw new ExecError({ command: step.args, exitCode: exec.exitCode, stdout: exec.stdout, stderr: exec.stderr });
+        const exitCode = built.fresh?.exitCode ?? built.exec?.exitCode ?? 0;
+        if (!accepts(step.expect, exitCode)) {
+          const out = await this.#deps.cache.outputs(built, signal);
+          throw new ExecError({ command: step.args, exitCode, stdout: out.stdout, stderr: out.stderr });
         }
-        if (i === plan.lastExec) lastExec = exec;
+        if (i === plan.lastExec) lastExec = { exitCode, read: (s) => this.#deps.cache.outputs(built, s) };
       }
       parent = key;
     }
@@ -134,7 +141,7 @@ export class Evaluator {
       }
       throwIfAborted(shared);
       const made = step.kind === "newFile" ? await this.#applyFile(step, key, parent, shared) : await this.#runExec(step, key, parent, resolved, shared);
-      this.#deps.cache.remember(made);
+      if (!made.fresh || made.exec) this.#deps.cache.remember(made); // an uncommitted (failed) exec runs again next time
       return made;
     }, signal);
   }
@@ -151,7 +158,7 @@ export class Evaluator {
         const { mounts } = await leased.snapshots.prepare({ snapshotter, key: active, parent, labels: this.#ownerLabels() }, { signal });
         try {
           await leased.diff.apply({ diff: { media_type: TAR_MEDIA_TYPE, digest, size: tar.length }, mounts }, { signal });
-          await commitOrShare(leased, { snapshotter, name: key, key: active, labels: BuildCache.labels(key) }, signal);
+          await cache.commit(leased, { name: key, key: active, labels: BuildCache.labels(key) }, signal);
         } finally {
           await ignoreNotFound(client.snapshots.remove({ snapshotter, key: active }));
         }
@@ -181,6 +188,7 @@ export class Evaluator {
         return await client.withLeaseScope(
           async (leased) => {
             let result: ExecResult | undefined;
+            let stored: Record<string, string> | undefined;
             const task = await startContainer(client, {
               id,
               image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
@@ -203,8 +211,8 @@ export class Evaluator {
               maxOutputBytes: 64 * 1024 * 1024,
               onExit: async ({ snapshotKey }) => {
                 if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
-                const labels = { ...BuildCache.labels(key), ...(await cache.storeOutputs(leased, result, signal)) };
-                await commitOrShare(leased, { snapshotter: cache.snapshotter, name: key, key: snapshotKey, labels }, signal);
+                stored = await cache.storeOutputs(leased, result, signal);
+                await cache.commit(leased, { name: key, key: snapshotKey, labels: { ...BuildCache.labels(key), ...stored } }, signal);
               },
             });
             try {
@@ -215,7 +223,9 @@ export class Evaluator {
               await task.delete();
             }
             log("exec %j exit %d → %s", step.args, result.exitCode, key);
-            return { key, exec: result };
+            // Only a committed exec is remembered (by its stored outputs' digests); the text itself is not kept.
+            const exec = stored && { exitCode: result.exitCode, stdoutDigest: stored[GC.refContent + "stdout"], stderrDigest: stored[GC.refContent + "stderr"] };
+            return exec ? { key, exec, fresh: result } : { key, fresh: result };
           },
           { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
         );
@@ -265,17 +275,4 @@ export class Evaluator {
 
 function accepts(expect: "SUCCESS" | "FAILURE" | "ANY", exitCode: number): boolean {
   return expect === "ANY" || (expect === "SUCCESS" ? exitCode === 0 : exitCode !== 0);
-}
-
-/** Commits a build snapshot; another process having committed the same chain first is as good. */
-async function commitOrShare(
-  client: ContainerdClient,
-  req: { snapshotter: string; name: string; key: string; labels: Record<string, string> },
-  signal?: AbortSignal,
-): Promise<void> {
-  try {
-    await client.snapshots.commit(req, { signal });
-  } catch (err) {
-    if (!(SvcdError.is(err) && err.code === "ALREADY_EXISTS")) throw err;
-  }
 }
