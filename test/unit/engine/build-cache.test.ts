@@ -52,7 +52,7 @@ test("a hit is marked in use before its Stat and reads no output until asked", a
 
 test("a step found without its GC root is rooted again; gone by then, it is a miss", async () => {
   const calls: string[] = [];
-  const snaps = new Map([["k", { [CACHE.lastUsed]: recent() }]]);
+  const snaps = new Map<string, Record<string, string>>([["k", { [CACHE.lastUsed]: recent() }]]);
   const { client, marks } = fake(snaps, new Map(), calls);
   const cache = new BuildCache(client, "overlayfs", { inUse: marks });
   assert.ok(await cache.lookup("k"));
