@@ -1,9 +1,10 @@
 // The automatic build-cache GC: a bounded run of the policy in the background, started at connect and after a
 // session commits new steps, at most once a minute machine-wide (the stamp file's mtime), never awaited by a build.
 // Like BuildKit's throttled GC after each build; a session's close waits for a run in progress (it is bounded).
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { debug } from "../../common/debug.js";
+import { PRIVATE_FILE_MODE } from "../../common/private-dir.js";
 import type { PruneLimits, PruneRun } from "./cache-pruner.js";
 
 const log = debug("engine");
@@ -67,7 +68,8 @@ export class AutoGc {
     }
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
-      writeFileSync(path, "");
+      writeFileSync(path, "", { mode: PRIVATE_FILE_MODE }); // state files are not readable by other local users
+      chmodSync(path, PRIVATE_FILE_MODE); // a stamp an earlier version wrote 0644
     } catch (err) {
       log("cannot write %s: %s", path, err);
     }
