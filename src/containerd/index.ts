@@ -10,7 +10,6 @@ export type * from "./message-types.js";
 export {
   retryWhileUnavailable,
   isUnavailable,
-  backoffDelay,
   DEFAULT_RETRY_BUDGET_MS,
   type RetryOptions,
   type RetryClock,

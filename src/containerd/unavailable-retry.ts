@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CancelledError, hasCode } from "../common/errors.js";
 import { debug } from "../common/debug.js";
+import { backoffDelay } from "../common/backoff.js";
 
 const log = debug("containerd");
 
@@ -45,11 +46,6 @@ export function isUnavailable(err: unknown): boolean {
   return hasCode(err, "UNAVAILABLE");
 }
 
-/** The pause before retry `attempt` (0-based): initial · 2^attempt, at most max. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-}
-
 /** Runs `fn`, retrying while it fails with UNAVAILABLE; any other error, an abort or a spent budget ends it. */
 export async function retryWhileUnavailable<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const clock = opts.clock ?? realClock;
@@ -67,7 +63,7 @@ export async function retryWhileUnavailable<T>(fn: () => Promise<T>, opts: Retry
         attempt = 0;
       }
       deadline ??= Math.min(clock.now() + (opts.budgetMs ?? DEFAULT_RETRY_BUDGET_MS), opts.deadline ?? Infinity);
-      const delay = Math.min(backoffDelay(attempt, initial, max), deadline - clock.now());
+      const delay = Math.min(backoffDelay(attempt, { initialMs: initial, maxMs: max }), deadline - clock.now());
       if (delay <= 0) throw err;
       log("%s: containerd unavailable, retry %d in %d ms", opts.what ?? "call", attempt + 1, delay);
       try {

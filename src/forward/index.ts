@@ -9,4 +9,4 @@ export {
 } from "./forward-agent.js";
 export { checkHostName, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 export { type WaitForPortOptions } from "./port-waiter.js";
-export { backoffDelay } from "./backoff.js";
+export { backoffDelay } from "../common/backoff.js";

@@ -2,7 +2,7 @@
 // Pure apart from the probe and the clock it is given, so its timing is tested without sockets or real time.
 import { setTimeout as sleep } from "node:timers/promises";
 import { CancelledError, TimeoutError, throwIfAborted } from "../common/errors.js";
-import { backoffDelay } from "./backoff.js";
+import { backoffDelay } from "../common/backoff.js";
 import { checkEndpoint, checkTimeout } from "./agent-protocol.js";
 
 /** One connect attempt with a connect timeout; true when it was accepted. */

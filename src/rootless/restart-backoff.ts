@@ -1,5 +1,6 @@
 // When the supervisor restarts a containerd that died: at once-ish the first time, slower while it keeps dying,
 // back to fast once a run lasted long enough to count as healthy. Pure, so the policy is unit-tested.
+import { backoffDelay } from "../common/backoff.js";
 
 export interface RestartBackoffOptions {
   /** First delay (default 100 ms), doubled per consecutive quick death up to maxMs (default 10 s). */
@@ -25,7 +26,7 @@ export class RestartBackoff {
   /** The pause before restarting a process that ran for `ranMs`. */
   next(ranMs: number): number {
     if (ranMs >= this.stableMs) this.failures = 0;
-    const delay = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.failures, 30));
+    const delay = backoffDelay(this.failures, { initialMs: this.initialMs, maxMs: this.maxMs });
     this.failures++;
     return delay;
   }

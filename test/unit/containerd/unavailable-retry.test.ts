@@ -3,25 +3,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EngineUnavailableError, NotFoundError, SvcdError } from "../../../src/common/errors.js";
-import { backoffDelay, retryWhileUnavailable, type RetryClock } from "../../../src/containerd/index.js";
+import { retryWhileUnavailable } from "../../../src/containerd/index.js";
+import { backoffDelay } from "../../../src/common/backoff.js";
+import { fakeClock } from "../../helpers/fake-clock.js";
 
-function fakeClock(): RetryClock & { t: number; sleeps: number[] } {
-  const clock = {
-    t: 0,
-    sleeps: [] as number[],
-    now: () => clock.t,
-    async sleep(ms: number, signal?: AbortSignal) {
-      if (signal?.aborted) throw signal.reason;
-      clock.sleeps.push(ms);
-      clock.t += ms;
-    },
-  };
-  return clock;
-}
 const down = () => new EngineUnavailableError("containerd is not answering");
 
 test("backoffDelay doubles up to the max", () => {
-  assert.equal([0, 1, 2, 3, 4, 10, 100].map((n) => backoffDelay(n, 100, 1000)), [100, 200, 400, 800, 1000, 1000, 1000]);
+  assert.equal([0, 1, 2, 3, 4, 10, 100].map((n) => backoffDelay(n, { initialMs: 100, maxMs: 1000 })), [100, 200, 400, 800, 1000, 1000, 1000]);
 });
 
 test("retries while UNAVAILABLE, with backoff, until the call succeeds", async () => {

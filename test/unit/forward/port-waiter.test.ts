@@ -3,23 +3,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { SvcdError } from "../../../src/common/errors.js";
-import { backoffDelay } from "../../../src/forward/backoff.js";
+import { backoffDelay } from "../../../src/common/backoff.js";
+import { fakeClock } from "../../helpers/fake-clock.js";
 import { waitForPort, type PortProbe, type WaitClock } from "../../../src/forward/port-waiter.js";
-
-/** A clock whose sleeps advance time instantly; an aborted signal rejects the sleep. */
-function fakeClock(): WaitClock & { t: number; sleeps: number[] } {
-  const clock = {
-    t: 0,
-    sleeps: [] as number[],
-    now: () => clock.t,
-    async sleep(ms: number, signal?: AbortSignal) {
-      if (signal?.aborted) throw signal.reason;
-      clock.sleeps.push(ms);
-      clock.t += ms;
-    },
-  };
-  return clock;
-}
 
 /** A probe that fails (taking `costMs` of fake time each) until attempt number `okAt`. */
 function scripted(clock: { t: number }, okAt: number, costMs = 0): PortProbe & { calls: { timeoutMs: number }[] } {

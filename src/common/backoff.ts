@@ -1,4 +1,5 @@
-// The health check's retry schedule: 100 ms, doubling, capped at 1 s (DESIGN.md §3).
+// Capped exponential backoff, the one schedule every retry loop uses: by default 100 ms, doubling, capped at 1 s
+// (the health check's, DESIGN.md §3); callers pass their own first delay and cap.
 
 export interface BackoffOptions {
   initialMs?: number;
