@@ -2,7 +2,7 @@
 // dir, kept after the service for the retention period and then pruned — by pruneServiceLogs and by the next connect.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../../src/index.js";
 import { Paths } from "../../../src/common/paths.js";
@@ -85,7 +85,8 @@ test("a real service's log is capped and outlives it; the next connect prunes it
   const saved = { max: process.env.SVCD_SERVICE_LOG_MAX_BYTES, keep: process.env.SVCD_SERVICE_LOG_RETENTION_MS };
   process.env.SVCD_SERVICE_LOG_MAX_BYTES = String(64 * 1024);
   const dir = Paths.fromEnv().serviceLogsDir;
-  const before = new Set(readdirSync(dir, { withFileTypes: true }).map((d) => d.name));
+  // On a fresh state dir no service has written a log yet: the directory appears with the first one.
+  const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
   const client = await connect({ namespace: "svcd-test", serviceGracePeriodMs: 0 });
   let id: string | undefined;
   try {
