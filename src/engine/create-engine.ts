@@ -135,5 +135,5 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
     sessionSignal: session.signal,
   });
   autoGc.trigger(); // in the background: connect does not wait for it
-  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy, reaping });
+  return new EmbeddedEngine({ client, evaluator, services, resources, session, network, cache, pruner, autoGc, policy, reaping, pruneLogs: (olderThanMs) => pruneExpiredServiceLogs(client, paths.serviceLogsDir, env, olderThanMs) });
 }

@@ -26,6 +26,8 @@ export interface EmbeddedEngineParts {
   autoGc: AutoGc;
   /** What `prune()` without limits applies (SVCD_CACHE_KEEP_STORAGE / SVCD_CACHE_MAX_AGE or the defaults). */
   policy: GcPolicy;
+  /** Removes logs of services gone for longer than `olderThanMs` (default: the retention period). */
+  pruneLogs(olderThanMs?: number): Promise<{ removed: number; freedBytes: number }>;
   /** The reaper's background passes (when connect's bounded pass left objects of dead engines). */
   reaping: Promise<void>;
   /** Aborted when the engine closes: cancels every evaluation and service start still running. */
@@ -75,9 +77,11 @@ export class EmbeddedEngine implements Engine {
     const { keepStorageBytes, olderThanMs, all } = options;
     const explicit = keepStorageBytes !== undefined || olderThanMs !== undefined || all === true;
     const cache = await this.#parts.pruner.run(explicit ? { criteria: { keepStorageBytes, olderThanMs } } : { policy: this.#parts.policy }, { signal });
-    // Service logs: the integrator adds pruneServiceLogs() (src/engine/services/service-logs.ts) here and its figures.
+    // Logs go by age only: those of services gone for longer than olderThanMs (all: every stopped one; no limits:
+    // the retention period); a storage budget alone is the build cache's.
+    const logs = all === true || olderThanMs !== undefined || !explicit ? await this.#parts.pruneLogs(all === true ? 0 : olderThanMs) : { removed: 0, freedBytes: 0 };
     throwIfAborted(signal);
-    return { removed: cache.removed, freedBytes: cache.freedBytes };
+    return { removed: cache.removed + logs.removed, freedBytes: cache.freedBytes + logs.freedBytes };
   }
 
   close(): Promise<void> {

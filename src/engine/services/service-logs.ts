@@ -198,8 +198,8 @@ export async function pruneExpiredServiceLogs(
   client: Pick<ContainerdClient, "namespaces" | "withNamespace">,
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
+  olderThanMs: number = serviceLogRetentionMs(env),
 ): Promise<{ removed: number; freedBytes: number }> {
-  const olderThanMs = serviceLogRetentionMs(env);
   const live = await liveContainerIds(client);
   return pruneServiceLogs(dir, { olderThanMs, isLive: (id) => live.has(id) });
 }

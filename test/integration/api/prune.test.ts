@@ -4,7 +4,8 @@
 // snapshots are untouched, the automatic GC applies the policy from the environment, and options are validated.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, type Client } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { CACHE } from "../../../src/common/labels.js";
@@ -142,6 +143,28 @@ test("the automatic GC applies SVCD_CACHE_KEEP_STORAGE at connect", async ({ cd 
   }
   assert.not.ok(await stored(cd, out), "the step and its outputs were collected");
   assert.equal(await cacheSnapshots(cd), []);
+});
+
+test("prune() also removes logs of services gone for longer than olderThanMs, and only those", async () => {
+  const dir = Paths.fromEnv().serviceLogsDir;
+  mkdirSync(dir, { recursive: true });
+  // Two runs of services whose containers no longer exist: one stopped ten minutes ago (inside the retention that
+  // connect applies by itself), one a moment ago.
+  const old = join(dir, `svcd-prune-old-${run}.log`);
+  const fresh = join(dir, `svcd-prune-fresh-${run}.log`);
+  writeFileSync(old, "x".repeat(1000));
+  writeFileSync(fresh, "y".repeat(1000));
+  const tenMinutesAgo = new Date(Date.now() - 10 * 60_000);
+  utimesSync(old, tenMinutesAgo, tenMinutesAgo);
+  try {
+    const result = await session((c) => c.prune({ olderThanMs: 5 * 60_000 }));
+    assert.not.ok(existsSync(old), "the old log is gone");
+    assert.ok(existsSync(fresh), "the recent log is kept");
+    assert.ok(result.removed >= 1 && result.freedBytes >= 1000, JSON.stringify(result));
+  } finally {
+    rmSync(old, { force: true });
+    rmSync(fresh, { force: true });
+  }
 });
 
 test("prune options are validated", async () => {
