@@ -6,7 +6,7 @@ export interface ConnectOptions {
   containerd?: string;
   /** containerd namespace for everything svcd creates. Default "svcd". */
   namespace?: string;
-  /** "auto" (default): rootless when not root. Only rootful mode is available in this version. */
+  /** "auto" (default): rootless when not root, rootful as root. `true` insists on rootless, `false` on root. */
   rootless?: "auto" | boolean;
   /** Registry host → mirror base URL, e.g. { "docker.io": "http://127.0.0.1:5000" }. Env: SVCD_REGISTRY_MIRRORS. */
   registryMirrors?: Record<string, string>;

@@ -1,6 +1,7 @@
 // Every directory and file the engine uses, derived from two roots. Rootless mode swaps the roots (XDG dirs);
 // nothing else in the engine builds a path of its own from a constant.
-import { join } from "node:path";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 
 export interface PathRoots {
   /** Persistent state: managed containerd's root, cache volumes, service logs. Root: /var/lib/svcd. */
@@ -18,14 +19,29 @@ export class Paths {
     this.runtime = roots.runtime;
   }
 
-  /** The roots for a root user (rootless mode will add the per-user XDG variant). */
+  /** The roots for a root user. */
   static forRoot(): Paths {
     return new Paths({ state: "/var/lib/svcd", runtime: "/run/svcd" });
   }
 
-  /** Roots from SVCD_STATE_DIR / SVCD_RUNTIME_DIR when set (tests, several isolated engines), else the defaults. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): Paths {
-    const base = Paths.forRoot();
+  /**
+   * The roots of a rootless engine for user `uid`: state in `$XDG_DATA_HOME/svcd` (default `~/.local/share/svcd`),
+   * runtime files in `$XDG_RUNTIME_DIR/svcd`, or `/tmp/svcd-<uid>` where no runtime dir is set (the rootless layer
+   * checks that one is the user's own before using it). Relative XDG values are ignored, as the spec says.
+   */
+  static forUser(uid: number, env: NodeJS.ProcessEnv = process.env): Paths {
+    const abs = (v: string | undefined) => (v && isAbsolute(v) ? v : undefined);
+    const dataHome = abs(env.XDG_DATA_HOME) ?? join(abs(env.HOME) ?? homedir(), ".local", "share");
+    const runtimeDir = abs(env.XDG_RUNTIME_DIR);
+    return new Paths({ state: join(dataHome, "svcd"), runtime: runtimeDir ? join(runtimeDir, "svcd") : `/tmp/svcd-${uid}` });
+  }
+
+  /**
+   * Roots from SVCD_STATE_DIR / SVCD_RUNTIME_DIR when set (tests, several isolated engines), else the defaults: root's,
+   * or user `rootlessUid`'s when given.
+   */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, rootlessUid?: number): Paths {
+    const base = rootlessUid === undefined ? Paths.forRoot() : Paths.forUser(rootlessUid, env);
     return new Paths({ state: env.SVCD_STATE_DIR || base.state, runtime: env.SVCD_RUNTIME_DIR || base.runtime });
   }
 
@@ -50,6 +66,10 @@ export class Paths {
   }
   get containerdLog(): string {
     return join(this.state, "containerd.log");
+  }
+  /** rootlesskit's --state-dir (its lock, child_pid and API socket) for a rootless engine. */
+  get rootlesskitState(): string {
+    return join(this.runtime, "rootlesskit");
   }
   /** Serialises starting the managed containerd among concurrent processes. */
   get containerdLock(): string {

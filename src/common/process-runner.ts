@@ -85,6 +85,11 @@ export interface SpawnHelperOptions {
 export interface ProcessRunner {
   /** What the runner does to commands ("host", "rootless"), for debug lines and errors. */
   readonly kind: string;
+  /**
+   * True when helpers run inside the engine's own user namespace (rootless mode): the container runtime then has no
+   * cgroups to set on a cgroup v1 host, and data written by containers belongs to sub-uids only helpers can touch.
+   */
+  readonly userNamespace?: boolean;
   /** Start a long-lived helper. */
   spawn(file: string, args: readonly string[], options?: SpawnHelperOptions): ChildProcess;
   /** Run a short helper to completion and collect its output; never throws for a non-zero exit. */

@@ -36,6 +36,12 @@ export interface ContainerdClientOptions {
   namespace: string;
   /** Default deadlines of unary calls without a timeoutMs (30 s; 10 min for slow calls; see call-deadline.ts). */
   deadlines?: CallDeadlines;
+  /**
+   * Whether Tasks.Kill may signal every process of a container (`all`, found through its cgroup). Default true;
+   * false drops the flag: a rootless runc on cgroup v1 has no cgroup to find them in, and a container's own pid
+   * namespace ends with its init anyway.
+   */
+  signalAll?: boolean;
 }
 
 /** Options of withLeaseScope. */
@@ -60,6 +66,8 @@ export class ContainerdClient {
   /** The socket path. */
   readonly address: string;
   readonly namespace: string;
+  /** See ContainerdClientOptions.signalAll. */
+  readonly signalAll: boolean;
   /** The lease new content and snapshots join, when this copy came from withLease. */
   readonly lease: string | undefined;
   readonly namespaces: NamespacesService;
@@ -92,19 +100,21 @@ export class ContainerdClient {
     this.snapshots = svc("snapshots.v1.Snapshots");
     this.diff = svc("diff.v1.Diff");
     this.containers = svc("containers.v1.Containers");
-    this.tasks = svc("tasks.v1.Tasks");
+    this.signalAll = opts.signalAll ?? true;
+    const tasks = svc<TasksService>("tasks.v1.Tasks");
+    this.tasks = this.signalAll ? tasks : { ...tasks, kill: (req, ...rest) => tasks.kill({ ...req, all: false }, ...rest) };
     this.leases = svc("leases.v1.Leases");
   }
 
   /** The same connection acting in another namespace (keeps the lease). */
   withNamespace(ns: string): ContainerdClient {
-    return new ContainerdClient({ address: this.address, namespace: ns }, { conn: this.conn, ...(this.lease ? { lease: this.lease } : {}) });
+    return new ContainerdClient({ address: this.address, namespace: ns, signalAll: this.signalAll }, { conn: this.conn, ...(this.lease ? { lease: this.lease } : {}) });
   }
 
   /** The same connection; everything created through it joins the lease (`containerd-lease` metadata). */
   withLease(leaseId: string): ContainerdClient {
     assertIdentifier(leaseId, "lease id");
-    return new ContainerdClient({ address: this.address, namespace: this.namespace }, { conn: this.conn, lease: leaseId });
+    return new ContainerdClient({ address: this.address, namespace: this.namespace, signalAll: this.signalAll }, { conn: this.conn, lease: leaseId });
   }
 
   /** containerd's version and git revision. */

@@ -9,7 +9,7 @@ import { ensurePrivateDir } from "../common/private-dir.js";
 import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import type { ProgressEvent } from "../definition/index.js";
 import { resolveMirrors, type RegistryMirrors } from "../image/index.js";
-import { resolveContainerd } from "../rootless/index.js";
+import { ensureRootlessContainerd, resolveContainerd, type ContainerdEndpoint } from "../rootless/index.js";
 import { BuildCache } from "./build-cache.js";
 import { CacheVolumes } from "./cache-volumes.js";
 import { EmbeddedEngine } from "./embedded-engine.js";
@@ -57,18 +57,35 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   const sessionId = opts.sessionId ?? nanoid();
   if (typeof sessionId !== "string" || sessionId === "" || sessionId.length > 128) throw new InvalidArgumentError("sessionId must be a non-empty string of at most 128 characters");
   const rootless = opts.rootless ?? "auto";
-  const isRoot = process.getuid?.() === 0;
-  if (rootless === true || (rootless === "auto" && !isRoot)) {
-    throw new EngineUnavailableError(
-      "rootless mode is not available in this version of svcd: run as root (sudo), or connect to a root svcd daemon",
+  const uid = process.getuid?.() ?? 0;
+  if (rootless !== "auto" && typeof rootless !== "boolean") throw new InvalidArgumentError(`rootless must be "auto", true or false, got ${JSON.stringify(rootless)}`);
+  const userMode = rootless === true || (rootless === "auto" && uid !== 0);
+  if (!userMode && uid !== 0) {
+    throw new EngineUnavailableError(`rootless: false needs root (you are uid ${uid}): run as root, or leave rootless at "auto"`);
+  }
+  if (userMode && uid === 0) {
+    throw new InvalidArgumentError(`rootless: true is for unprivileged users; as root svcd runs rootful: leave rootless at "auto"`);
+  }
+  if (userMode && opts.containerd !== undefined) {
+    throw new InvalidArgumentError(
+      "the `containerd` option is for root: a rootless engine runs the user's own containerd inside its namespaces; leave it unset",
     );
   }
-  const paths = opts.paths ?? Paths.fromEnv(env);
-  await ensurePrivateDir(paths, paths.locksDir); // the roots and the lock dir flock(1) files go in, with their modes
+  const paths = opts.paths ?? Paths.fromEnv(env, userMode ? uid : undefined);
+  let runner: ProcessRunner;
+  let endpoint: ContainerdEndpoint;
+  if (userMode) {
+    const own = await ensureRootlessContainerd({ paths, uid, env, signal: opts.signal });
+    runner = opts.runner ?? own.runner;
+    endpoint = { address: own.address, managed: true, source: "managed", started: own.started };
+    await ensurePrivateDir(paths, paths.locksDir);
+  } else {
+    await ensurePrivateDir(paths, paths.locksDir); // the roots and the lock dir flock(1) files go in, with their modes
+    runner = opts.runner ?? new HostProcessRunner();
+    endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
+  }
   const policy = gcPolicyFromEnv(env, paths.state); // validates SVCD_CACHE_* before anything starts
-  const runner = opts.runner ?? new HostProcessRunner();
-  const endpoint = await resolveContainerd({ address: opts.containerd, paths, runner, env, signal: opts.signal });
-  const client = new ContainerdClient({ address: endpoint.address, namespace });
+  const client = new ContainerdClient({ address: endpoint.address, namespace, signalAll: !userMode });
   const owner = currentOwner(sessionId);
   const mirrors: RegistryMirrors | undefined = opts.registryMirrors;
   resolveMirrors(mirrors, env); // validates the option and SVCD_REGISTRY_MIRRORS before any pull

@@ -61,6 +61,20 @@ export interface ManagedContainerdOptions {
   logMaxBytes?: number;
   /** How long to wait for another process holding the start lock (default 60 s). */
   lockTimeoutMs?: number;
+  /**
+   * How the supervisor is started: rootless mode wraps it in rootlesskit (rootlesskit-launch.ts), whose child it then
+   * is. Called under the lock, just before the spawn. Default: node runs the supervisor as it is.
+   */
+  launcher?: SupervisorLauncher;
+}
+
+/** Turns the supervisor's command into the one to spawn, and says what the supervisor must prepare inside. */
+export interface SupervisorLauncher {
+  /** Directories the supervisor creates before containerd starts (inside the launcher's mount namespace). */
+  makeDirs?: readonly string[];
+  /** Cleans what a previous launch left (a stale state dir); the caller holds the lock and no supervisor runs. */
+  prepare?(): void;
+  command(file: string, args: readonly string[]): { file: string; args: string[] };
 }
 
 /** The managed containerd that serves `address`. */
@@ -179,13 +193,17 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
     logMaxBytes: opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
     pidFile: paths.containerdPidFile,
     childPidFile: containerdDaemonPidFile(paths),
+    makeDirs: [...(opts.launcher?.makeDirs ?? [])],
     program: DAEMON_PROGRAM,
     args: ["--config", paths.containerdConfig],
   });
+  opts.launcher?.prepare?.();
+  const direct = { file: process.execPath, args: [...supervisorEntry(), ...args] };
+  const command = opts.launcher ? opts.launcher.command(direct.file, direct.args) : direct;
   let child: ChildProcess;
   try {
-    // Detached (setsid) with no pipe to us: it outlives this process and serves the next one.
-    child = opts.runner.spawn(process.execPath, [...supervisorEntry(), ...args], {
+    // Detached (setsid) with no pipe to us: it outlives this process (and the user's shell) and serves the next one.
+    child = opts.runner.spawn(command.file, command.args, {
       env,
       cwd: "/",
       stdio: ["ignore", "ignore", logFd],

@@ -8,6 +8,8 @@ export interface SupervisorArgs {
   logMaxBytes: number;
   pidFile: string;
   childPidFile: string;
+  /** Created (mkdir -p) before containerd starts: rootless mode's /run/containerd, where the shim puts its sockets. */
+  makeDirs: string[];
   program: string;
   args: string[];
 }
@@ -20,6 +22,7 @@ export function formatSupervisorArgs(a: SupervisorArgs): string[] {
     "--log-max-bytes", String(a.logMaxBytes),
     "--pid-file", a.pidFile,
     "--child-pid-file", a.childPidFile,
+    ...a.makeDirs.flatMap((d) => ["--make-dir", d]),
     "--", a.program, ...a.args,
   ];
 }
@@ -29,10 +32,14 @@ export function parseSupervisorArgs(argv: readonly string[]): SupervisorArgs {
   const sep = argv.indexOf("--");
   if (sep < 0 || sep === argv.length - 1) throw new InvalidArgumentError("supervisor: `-- <program> [args…]` is missing");
   const flags = new Map<string, string>();
+  const makeDirs: string[] = [];
   for (let i = 0; i < sep; i += 2) {
     const [k, v] = [argv[i]!, argv[i + 1]];
     if (!k.startsWith("--") || v === undefined || i + 1 >= sep) throw new InvalidArgumentError(`supervisor: bad option ${JSON.stringify(k)}`);
-    flags.set(k.slice(2), v);
+    if (k === "--make-dir") {
+      if (!v.startsWith("/")) throw new InvalidArgumentError(`supervisor: --make-dir needs an absolute path, got ${JSON.stringify(v)}`);
+      makeDirs.push(v);
+    } else flags.set(k.slice(2), v);
   }
   const need = (k: string) => {
     const v = flags.get(k);
@@ -47,6 +54,7 @@ export function parseSupervisorArgs(argv: readonly string[]): SupervisorArgs {
     logMaxBytes,
     pidFile: need("pid-file"),
     childPidFile: need("child-pid-file"),
+    makeDirs,
     program: argv[sep + 1]!,
     args: argv.slice(sep + 2),
   };

@@ -89,7 +89,7 @@ export interface StartContainerOptions extends OutputOptions {
   hostsFile?: string;
   resolvConf?: string;
   hostname?: string;
-  /** Drop cgroupsPath and linux.resources (rootless on cgroup v1). */
+  /** Drop cgroupsPath and linux.resources. Default: when the runner works in a user namespace (rootless). */
   rootless?: boolean;
   /** The full root capability set, no seccomp filter, no noNewPrivileges (default: the confinement defaults). */
   insecureRootCapabilities?: boolean;
@@ -135,7 +135,9 @@ export function containerSpec(namespace: string, opts: StartContainerOptions, us
   if (opts.resolvConf) o.push(withResolvConf(opts.resolvConf));
   if (opts.hostname) o.push(withHostname(opts.hostname));
   if (opts.mounts?.length) o.push(withMounts(opts.mounts));
-  if (opts.rootless) o.push(withRootless());
+  // A rootless runc may not touch cgroups on a cgroup v1 host, and on v2 only in a delegated subtree that svcd does
+  // not set up (no systemd user manager here): rootless containers get no cgroup and no limits either way.
+  if (opts.rootless ?? opts.runner.userNamespace === true) o.push(withRootless());
   if (opts.insecureRootCapabilities === true) o.push(withInsecureRootCapabilities());
   o.push(...(opts.specOpts ?? []));
   if (opts.init !== false) o.push(withInit(opts.init));

@@ -188,13 +188,21 @@ export function withCgroupsPath(path: string): SpecOpt {
   };
 }
 
-/** Removes cgroupsPath and linux.resources: a rootless runc on a cgroup v1 host may not touch cgroups. */
+/**
+ * Rootless containers: no cgroupsPath and no linux.resources (a rootless runc on a cgroup v1 host may not touch
+ * cgroups), and the ping group range narrowed to the ids the user namespace maps (0 and the sub-gids, at least
+ * MIN_SUBID_COUNT of them): the kernel refuses a range naming an unmapped gid.
+ */
 export function withRootless(): SpecOpt {
   return (spec) => {
     delete spec.linux.cgroupsPath;
     delete spec.linux.resources;
+    if (spec.linux.sysctl?.["net.ipv4.ping_group_range"] !== undefined) spec.linux.sysctl["net.ipv4.ping_group_range"] = ROOTLESS_PING_GROUP_RANGE;
   };
 }
+
+/** Every gid a rootless engine's user namespace is sure to map (0 → the user, 1…65535 → sub-gids). */
+export const ROOTLESS_PING_GROUP_RANGE = "0 65535";
 
 /**
  * Bind-mounts a static host binary read-only at `target` under HELPER_DIR. The target lies in the /dev tmpfs (which

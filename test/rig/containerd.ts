@@ -10,7 +10,7 @@ import { EngineUnavailableError, TimeoutError, throwIfAborted } from "../../src/
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
 import { onProcessEnd } from "./process-end.js";
 import { Paths } from "../../src/common/paths.js";
-import { resolveContainerd } from "../../src/rootless/index.js";
+import { ensureRootlessContainerd, resolveContainerd } from "../../src/rootless/index.js";
 
 /** A containerd the tests may use; `stop()` is a no-op for one the rig did not start. */
 export interface TestContainerd {
@@ -35,6 +35,12 @@ export interface EnsureContainerdOptions {
  */
 export async function ensureContainerdForTests(options: EnsureContainerdOptions = {}): Promise<TestContainerd> {
   const env = options.env ?? process.env;
+  const uid = process.getuid?.() ?? 0;
+  if (uid !== 0) {
+    // Not root: the user's own rootless containerd, as connect() picks it.
+    const own = await ensureRootlessContainerd({ paths: Paths.fromEnv(env, uid), uid, env, signal: options.signal, startTimeoutMs: options.timeoutMs });
+    return { address: own.address, managed: own.started, stop: async () => {} };
+  }
   const endpoint = await resolveContainerd({
     paths: Paths.fromEnv(env),
     runner: options.runner ?? new HostProcessRunner(),

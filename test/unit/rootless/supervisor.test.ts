@@ -42,8 +42,10 @@ test("the capped log rotates once: the live file and the .1 file each stay under
 });
 
 test("supervisor argv round-trips; malformed argv is rejected", () => {
-  const a = { socket: "/s.sock", log: "/l", logMaxBytes: 8192, pidFile: "/p", childPidFile: "/c", program: "containerd", args: ["--config", "/x.toml"] };
+  const a = { socket: "/s.sock", log: "/l", logMaxBytes: 8192, pidFile: "/p", childPidFile: "/c", makeDirs: ["/run/containerd", "/x y"], program: "containerd", args: ["--config", "/x.toml"] };
   assert.equal(parseSupervisorArgs(formatSupervisorArgs(a)), a);
+  assert.equal(parseSupervisorArgs(formatSupervisorArgs({ ...a, makeDirs: [] })).makeDirs, []);
+  assert.throws(() => parseSupervisorArgs(["--make-dir", "rel", ...formatSupervisorArgs(a)]), /absolute/);
   assert.throws(() => parseSupervisorArgs(["--socket", "/s"]), /--/);
   assert.throws(() => parseSupervisorArgs(["--socket", "/s", "--", "containerd"]), /--log(-max-bytes)? is required/);
 });

@@ -1,0 +1,44 @@
+// The rootless engine's one way into its namespaces: every helper (unshare, nsenter --net, CNI plugins, nft, mount,
+// cp of sub-uid-owned data, the forward agent, slirp4netns) runs through `nsenter -U -m -t <supervisor>`, so it acts
+// as the user namespace's root in the mount namespace where containerd, the netns bind mounts and /run/containerd
+// live. --preserve-credentials keeps the caller's uid and groups: mapped to 0 inside, it holds every capability of
+// that user namespace and none outside it. A few helpers that touch only the user's own files run on the host as
+// they are (one process instead of two).
+import type { ChildProcess } from "node:child_process";
+import { EngineUnavailableError } from "../common/errors.js";
+import { HostProcessRunner, runChild, type ProcessRunner, type RunOptions, type RunResult, type SpawnHelperOptions } from "../common/process-runner.js";
+
+/** Helpers that need nothing of the namespaces: flock on the user's lock files, mkfifo in the user's runtime dir. */
+const HOST_SIDE: ReadonlySet<string> = new Set(["flock", "mkfifo"]);
+
+/** The process whose namespaces helpers join: the supervisor (rootlesskit's child), alive. */
+export type NamespaceHolder = () => number;
+
+export class NamespaceRunner implements ProcessRunner {
+  readonly kind = "rootless";
+  readonly userNamespace = true;
+  readonly #host: ProcessRunner;
+  readonly #holder: NamespaceHolder;
+
+  /** `holder` returns the pid to enter, or throws EngineUnavailableError once the namespaces are gone. */
+  constructor(holder: NamespaceHolder, host: ProcessRunner = new HostProcessRunner()) {
+    this.#holder = holder;
+    this.#host = host;
+  }
+
+  /** The nsenter argv that runs `file args` inside the namespaces (cwd resolved inside, where it is the same path). */
+  wrap(file: string, args: readonly string[], cwd?: string): string[] {
+    const pid = this.#holder();
+    if (!Number.isSafeInteger(pid) || pid <= 1) throw new EngineUnavailableError(`the rootless engine's namespaces are not held by a live process (pid ${pid})`);
+    return ["--preserve-credentials", "-U", "-m", "-t", String(pid), `--wd=${cwd ?? "/"}`, "--", file, ...args];
+  }
+
+  spawn(file: string, args: readonly string[], options: SpawnHelperOptions = {}): ChildProcess {
+    if (HOST_SIDE.has(file)) return this.#host.spawn(file, args, options);
+    return this.#host.spawn("nsenter", this.wrap(file, args, options.cwd), options);
+  }
+
+  run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    return runChild(this.spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] }), file, options);
+  }
+}
