@@ -8,10 +8,13 @@
 //
 // usage: node --import tsx scripts/run-tests.mjs [--coverage] [dir-or-file...]   (default: test/unit test/integration)
 //   --coverage                 collect V8 coverage from every test process, print c8's text summary before the total
+//   --rootless                 as root: also run the rootless pass (scripts/rootless-pass.mjs) beside this one; the
+//                              default when run as root with no targets (SVCD_TEST_ROOTLESS=0 turns it off)
+//   --rootless-pass            set by the rootless pass on its own run (as the test user): no nested pass
 //   SVCD_TEST_FILE_TIMEOUT_MS  kill a test file after this long (default 600000) and count it as failed
 //   SVCD_TEST_LEAK_CHECK=0     skip the per-file leak check (zz-no-leaks still runs when selected)
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +31,8 @@ const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 // --- arguments -----------------------------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
 const coverage = argv.includes("--coverage");
-const unknown = argv.filter((a) => a.startsWith("-") && a !== "--coverage");
+const FLAGS = ["--coverage", "--rootless", "--rootless-pass"];
+const unknown = argv.filter((a) => a.startsWith("-") && !FLAGS.includes(a));
 if (unknown.length) {
   say(`unknown option ${unknown.join(" ")}`);
   process.exit(2);
@@ -36,6 +40,11 @@ if (unknown.length) {
 const targets = argv.filter((a) => !a.startsWith("-"));
 const explicit = targets.length > 0;
 if (!explicit) targets.push("test/unit", "test/integration");
+const isRoot = process.getuid?.() === 0;
+const withRootlessPass =
+  isRoot && !argv.includes("--rootless-pass") && (argv.includes("--rootless") || (!explicit && process.env.SVCD_TEST_ROOTLESS !== "0"));
+/** test/integration/as-user holds tests of a user's own engine: only the rootless pass (a user) runs them. */
+const AS_USER = `${join("test", "integration", "as-user")}`;
 
 /** Test files under a directory, sorted, or the file itself. */
 function collect(target) {
@@ -49,7 +58,10 @@ function collect(target) {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
+      if (entry.isDirectory()) {
+        if (isRoot && relative(repo, full) === AS_USER) continue;
+        walk(full);
+      }
       else if (TEST_FILE.test(entry.name)) found.push(full);
     }
   };
@@ -195,6 +207,13 @@ async function main() {
     env.NODE_V8_COVERAGE = coverageDir;
     cleanups.unshift(async () => rmSync(coverageDir, { recursive: true, force: true }));
   }
+  let rootless;
+  if (withRootlessPass) {
+    const { startRootlessPass } = await import("./rootless-pass.mjs");
+    const logPath = join(mkdtempSync(join(tmpdir(), "svcd-rootless-pass-")), "output.log");
+    rootless = startRootlessPass({ repo, collect, say, logPath });
+    cleanups.push(async () => rootless.stop());
+  }
   let integration; // undefined: not set up yet; null: setup failed
   for (const file of files) {
     if (shuttingDown) return 130;
@@ -239,6 +258,17 @@ async function main() {
         say(`${rel}: no leaks (${Date.now() - started} ms)`);
       }
     }
+  }
+  if (rootless && !shuttingDown) {
+    say("waiting for the rootless pass");
+    const { totals: r, logPath } = await rootless.done;
+    if (logPath && existsSync(logPath)) {
+      process.stdout.write(`\n══ rootless pass (as a user) ══\n`);
+      process.stdout.write(readFileSync(logPath, "utf8").replace(/\n?$/, "\n").replace(/^(\d+ passed, \d+ failed.*)$/m, "rootless pass: $1"));
+    }
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
   }
   if (coverage && !shuttingDown) {
     // Coverage first, so that the total below stays the last line printed.

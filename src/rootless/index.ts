@@ -21,6 +21,6 @@ export { answers, clientProbe, ctrProbe, type ContainerdProbe } from "./containe
 export { checkSocketPath, renderContainerdConfig, MAX_SOCKET_PATH_BYTES } from "./containerd-config.js";
 export { SUPERVISOR_PROGRAM } from "./containerd-supervisor.js";
 export { DEFAULT_LOG_MAX_BYTES, rotatedLogPath } from "./capped-log.js";
-export { ensureRootlessContainerd, claimRuntimeRoot, type RootlessContainerd, type RootlessContainerdOptions } from "./rootless-containerd.js";
+export { ensureRootlessContainerd, claimRuntimeRoot, userNamespaceRunner, type RootlessContainerd, type RootlessContainerdOptions } from "./rootless-containerd.js";
 export { NamespaceRunner } from "./namespace-runner.js";
 export { checkRootlessPrerequisites, subIdRanges, MIN_SUBID_COUNT } from "./prerequisites.js";

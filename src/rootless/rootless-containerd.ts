@@ -70,7 +70,12 @@ export async function ensureRootlessContainerd(opts: RootlessContainerdOptions):
     launcher: rootlesskitLauncher(paths),
   });
   log("rootless containerd at %s (supervisor pid %s, started %s)", managed.address, managed.pid, managed.started);
-  return { address: managed.address, runner: new NamespaceRunner(namespaceHolder(paths)), started: managed.started, pid: managed.pid };
+  return { address: managed.address, runner: userNamespaceRunner(paths), started: managed.started, pid: managed.pid };
+}
+
+/** A runner into the namespaces of the user engine of these Paths (which must be running). */
+export function userNamespaceRunner(paths: Paths): NamespaceRunner {
+  return new NamespaceRunner(namespaceHolder(paths));
 }
 
 /** The live supervisor of these Paths, re-read when the one seen last has gone (another process restarted it). */

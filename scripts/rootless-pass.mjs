@@ -1,0 +1,91 @@
+// The rootless pass of `npm test`: the integration tests of api, services, network, forward, runtime and examples
+// (and test/integration/as-user, which only makes sense as a user) run again as the unprivileged user svcd-test,
+// on that user's own rootless engine, while the root pass runs. scripts/run-tests.mjs starts it when run as root
+// on the default targets (or with --rootless), and adds its totals to the one total line.
+//
+// Files that are root-only by nature are listed in ROOT_ONLY with the reason (docs/testing.md repeats the list).
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+
+export const ROOTLESS_USER = "svcd-test";
+export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime", "examples", "as-user"].map((d) => `test/integration/${d}`);
+
+/** Integration files that cannot run as a user, and why. */
+export const ROOT_ONLY = {
+  // Compares the system containerd, explicit sockets and CONTAINERD_ADDRESS: rootless mode always runs the user's own.
+};
+
+/** The last `N passed, N failed[, N skipped]` line of a run's output. */
+export function parseTotalLine(text) {
+  const lines = text.trimEnd().split("\n").reverse();
+  for (const line of lines) {
+    const m = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(line.trim());
+    if (m) return { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3] ?? 0) };
+  }
+  return undefined;
+}
+
+/**
+ * The repo as the user can read it: in place when they can, else a copy under /var/tmp (a clone under /root is not
+ * readable by other users). The copy is refreshed on every run.
+ */
+function readableRepo(repo, user) {
+  const probe = spawnSync("runuser", ["-u", user, "--", "test", "-r", join(repo, "package.json"), "-a", "-x", join(repo, "node_modules")]);
+  if (probe.status === 0) return repo;
+  const copy = "/var/tmp/svcd-rootless-repo";
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(copy, { recursive: true, mode: 0o755 });
+  cpSync(repo, copy, { recursive: true, filter: (src) => !src.startsWith(join(repo, ".git")) });
+  spawnSync("chmod", ["-R", "a+rX", copy]);
+  return copy;
+}
+
+/**
+ * Starts the pass; resolves with its totals (a pass that could not run counts as one failure) and the path of its
+ * full output, which the caller prints after its own files.
+ */
+export function startRootlessPass({ repo, collect, say, logPath }) {
+  const setup = spawnSync("bash", [join(repo, "scripts/rootless-users.sh")], { encoding: "utf8" });
+  if (setup.status !== 0) {
+    say(`rootless pass: could not create the test users: ${setup.stderr.trim()}`);
+    return { done: Promise.resolve({ totals: { passed: 0, failed: 1, skipped: 0 }, logPath: undefined }), stop: () => {} };
+  }
+  const root = readableRepo(repo, ROOTLESS_USER);
+  const files = ROOTLESS_DIRS.flatMap((d) => collect(d))
+    .map((f) => relative(repo, f))
+    .filter((f) => !(f in ROOT_ONLY));
+  const home = `/home/${ROOTLESS_USER}`;
+  const env = [
+    `HOME=${home}`,
+    `USER=${ROOTLESS_USER}`,
+    `LOGNAME=${ROOTLESS_USER}`,
+    `PATH=${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
+    "LANG=C.UTF-8",
+    ...["SVCD_TEST_FILE_TIMEOUT_MS", "SVCD_TEST_LEAK_CHECK", "DEBUG"].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`),
+  ];
+  const out = createWriteStream(logPath);
+  const child = spawn("runuser", ["-u", ROOTLESS_USER, "--", "env", "-i", ...env, process.execPath, "--import", "tsx", "scripts/run-tests.mjs", "--rootless-pass", ...files], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  say(`rootless pass: ${files.length} files as ${ROOTLESS_USER} in ${root}, beside the root pass (output: ${logPath})`);
+  child.stdout.pipe(out, { end: false });
+  child.stderr.pipe(out, { end: false });
+  const done = new Promise((resolve) => {
+    child.on("error", (err) => say(`rootless pass: could not start: ${err.message}`));
+    child.on("close", (code, signal) => {
+      out.end(() => {
+        const text = existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
+        const totals = parseTotalLine(text);
+        if (!totals) {
+          say(`rootless pass: ended (${signal ?? code}) without a total line: counted as one failure`);
+          resolve({ totals: { passed: 0, failed: 1, skipped: 0 }, logPath });
+          return;
+        }
+        resolve({ totals, logPath });
+      });
+    });
+  });
+  return { done, stop: () => child.kill("SIGTERM") };
+}
