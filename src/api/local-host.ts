@@ -1,5 +1,5 @@
 // The host adapter for an engine running in the caller's own process: host-side work done right here.
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { lstat, open, opendir, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { createServer, isIPv6, type Server } from "node:net";
 import { createSocket, type Socket as DatagramSocket } from "node:dgram";
@@ -7,6 +7,33 @@ import { createHash } from "node:crypto";
 import { InvalidArgumentError, throwIfAborted } from "../common/errors.js";
 import { assertString, quote } from "../definition/index.js";
 import type { HostAdapter } from "../engine/index.js";
+
+/** The sysctl below whose value a port needs privileges (CAP_NET_BIND_SERVICE in the host's user namespace). */
+export const UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start";
+
+/** The lowest port this process may bind without privileges (1024 where the sysctl cannot be read). */
+export function unprivilegedPortStart(): number {
+  try {
+    const value = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return Number.isSafeInteger(value) ? value : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/**
+ * EACCES on bind: a port below ip_unprivileged_port_start, which a rootless engine (the user's own privileges,
+ * nothing lent by root) may not take.
+ */
+function privilegedPortError(proto: string, address: string, port: number, cause: Error): InvalidArgumentError {
+  const start = unprivilegedPortStart();
+  const reason =
+    port < start
+      ? `${proto} ports below ${start} (${UNPRIVILEGED_PORT_SYSCTL}) need root, and svcd runs with your privileges only: ` +
+        `pick a frontend port of at least ${start} or random: true, or, as root, lower ${UNPRIVILEGED_PORT_SYSCTL}`
+      : `${cause.message}`;
+  return new InvalidArgumentError(`not allowed to listen on ${address}:${port}: ${reason}`, { cause });
+}
 
 export class LocalHost implements HostAdapter {
   bindUdp(address: string, port: number, signal?: AbortSignal): Promise<DatagramSocket> {
@@ -18,7 +45,9 @@ export class LocalHost implements HostAdapter {
         reject(
           err.code === "EADDRINUSE"
             ? new InvalidArgumentError(`UDP port ${port} on ${address} is already in use: another process holds it (see \`ss -lunp 'sport = :${port}'\`); pick another frontend port or random: true`, { cause: err })
-            : new InvalidArgumentError(`cannot bind UDP ${address}:${port}: ${err.message}`, { cause: err }),
+            : err.code === "EACCES"
+              ? privilegedPortError("UDP", address, port, err)
+              : new InvalidArgumentError(`cannot bind UDP ${address}:${port}: ${err.message}`, { cause: err }),
         );
       });
       socket.bind({ address, port, exclusive: true }, () => resolve(socket));
@@ -36,7 +65,7 @@ export class LocalHost implements HostAdapter {
         } else if (err.code === "EADDRNOTAVAIL") {
           reject(new InvalidArgumentError(`cannot listen on ${address}: no such address on this host`, { cause: err }));
         } else if (err.code === "EACCES") {
-          reject(new InvalidArgumentError(`not allowed to listen on ${address}:${port} (ports below 1024 need privileges)`, { cause: err }));
+          reject(privilegedPortError("TCP", address, port, err));
         } else reject(err);
       });
       server.listen({ host: address, port, exclusive: true }, () => resolve(server));
