@@ -5,7 +5,7 @@
 //
 // Files that are root-only by nature are listed in ROOT_ONLY with the reason (docs/testing.md repeats the list).
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 
 export const ROOTLESS_USER = "svcd-test";
@@ -27,18 +27,16 @@ export function parseTotalLine(text) {
 }
 
 /**
- * The repo as the user can read it: in place when they can, else a copy under /var/tmp (a clone under /root is not
- * readable by other users). The copy is refreshed on every run.
+ * The repo as `user` can read it: in place when they can, else a fresh copy under /var/tmp (a clone under /root is
+ * not readable by other users), which `remove()` deletes.
  */
-function readableRepo(repo, user) {
+export function readableRepo(repo, user) {
   const probe = spawnSync("runuser", ["-u", user, "--", "test", "-r", join(repo, "package.json"), "-a", "-x", join(repo, "node_modules")]);
-  if (probe.status === 0) return repo;
-  const copy = "/var/tmp/svcd-rootless-repo";
-  rmSync(copy, { recursive: true, force: true });
-  mkdirSync(copy, { recursive: true, mode: 0o755 });
+  if (probe.status === 0) return { root: repo, remove: () => {} };
+  const copy = mkdtempSync("/var/tmp/svcd-rootless-repo-");
   cpSync(repo, copy, { recursive: true, filter: (src) => !src.startsWith(join(repo, ".git")) });
   spawnSync("chmod", ["-R", "a+rX", copy]);
-  return copy;
+  return { root: copy, remove: () => rmSync(copy, { recursive: true, force: true }) };
 }
 
 /**
@@ -51,7 +49,7 @@ export function startRootlessPass({ repo, collect, say, logPath }) {
     say(`rootless pass: could not create the test users: ${setup.stderr.trim()}`);
     return { done: Promise.resolve({ totals: { passed: 0, failed: 1, skipped: 0 }, logPath: undefined }), stop: () => {} };
   }
-  const root = readableRepo(repo, ROOTLESS_USER);
+  const { root, remove } = readableRepo(repo, ROOTLESS_USER);
   const files = ROOTLESS_DIRS.flatMap((d) => collect(d))
     .map((f) => relative(repo, f))
     .filter((f) => !(f in ROOT_ONLY));
@@ -75,6 +73,7 @@ export function startRootlessPass({ repo, collect, say, logPath }) {
   const done = new Promise((resolve) => {
     child.on("error", (err) => say(`rootless pass: could not start: ${err.message}`));
     child.on("close", (code, signal) => {
+      remove();
       out.end(() => {
         const text = existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
         const totals = parseTotalLine(text);
