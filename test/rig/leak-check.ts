@@ -3,6 +3,8 @@
 // and chains, service logs past retention, PRIVATE cache-volume copies. Scoped to ONE run: its containerd socket and
 // its state/runtime dirs (SVCD_STATE_DIR / SVCD_RUNTIME_DIR) — other runs on the machine are never looked at, and
 // processes are matched by this run's paths and network namespaces, never by name alone.
+// In the rootless pass (not root) the run's engine is the user's: its Paths are the user's, and mounts, netns
+// identities and the hub's nftables are read inside its namespaces (the supervisor's mount table, the runner).
 // Each finding is one line `<kind>: <what>`, stable between checks so that a runner can report only new ones.
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
@@ -10,6 +12,8 @@ import { join } from "node:path";
 import { ContainerdClient } from "../../src/containerd/index.js";
 import { Paths } from "../../src/common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
+import { managedPids, NamespaceRunner } from "../../src/rootless/index.js";
+import { rootless } from "./engine.js";
 import { listLeases } from "../../src/network/index.js";
 import { reservedDir } from "../../src/network/hub/reserved-addresses.js";
 import { PRIVATE_COPY_PREFIX } from "../../src/engine/cache-volumes.js";
@@ -29,16 +33,16 @@ export interface LeakCheckOptions {
 /** What is left behind, one line per object; empty when nothing leaked. */
 export async function checkLeaks(opts: LeakCheckOptions): Promise<string[]> {
   const env = opts.env ?? process.env;
-  const paths = opts.paths ?? Paths.fromEnv(env);
-  const runner = opts.runner ?? new HostProcessRunner();
+  const paths = opts.paths ?? Paths.fromEnv(env, rootless ? process.getuid!() : undefined);
+  const view = await engineView(paths, opts.runner, env);
   const client = opts.client ?? new ContainerdClient({ address: opts.address, namespace: "default" });
   try {
     const parts = await Promise.all([
       containerdLeaks(client),
-      Promise.resolve(processLeaks(paths, opts.address)),
-      Promise.resolve(mountLeaks(paths)),
+      Promise.resolve(processLeaks(paths, opts.address, view)),
+      Promise.resolve(mountLeaks(paths, view)),
       fileLeaks(paths, env),
-      nftLeaks(paths, runner, env),
+      view.runner ? nftLeaks(paths, view, env) : Promise.resolve([]),
     ]);
     return parts.flat();
   } finally {
@@ -86,19 +90,66 @@ function nsInode(path: string): number | undefined {
   }
 }
 
+/** How the check sees the engine: as root, from here; rootless, from inside the user engine's namespaces. */
+interface EngineView {
+  /** Runs helpers where the engine does; undefined when a user engine is not running (nothing inside to see). */
+  runner: ProcessRunner | undefined;
+  /** The mount table the engine's netns files live in. */
+  mountinfo: string;
+  /** The inode of each netns file's namespace, by file name (only files that are mounted namespaces). */
+  netnsInodes: Map<string, number>;
+  /** Processes of the engine itself, meant to stay: rootlesskit, the supervisor, containerd. */
+  engine: Set<string>;
+}
+
+async function engineView(paths: Paths, runner: ProcessRunner | undefined, env: NodeJS.ProcessEnv): Promise<EngineView> {
+  const names = readdirSafe(paths.netnsDir);
+  if (!rootless) {
+    const netnsInodes = new Map<string, number>();
+    for (const name of names) {
+      const ino = nsInode(join(paths.netnsDir, name));
+      if (ino !== undefined) netnsInodes.set(name, ino);
+    }
+    return { runner: runner ?? new HostProcessRunner(), mountinfo: readSafe("/proc/self/mountinfo"), netnsInodes, engine: new Set() };
+  }
+  const { supervisor, containerd } = managedPids(paths);
+  const engine = new Set<string>();
+  if (supervisor === undefined) return { runner: undefined, mountinfo: "", netnsInodes: new Map(), engine };
+  engine.add(String(supervisor));
+  if (containerd !== undefined) engine.add(String(containerd));
+  // rootlesskit's parent and its re-exec'd child name the state dir in their argv; the supervisor's ancestors.
+  for (let pid = String(supervisor), i = 0; i < 3; i++) {
+    const ppid = /^PPid:\s+(\d+)/m.exec(readSafe(`/proc/${pid}/status`))?.[1];
+    if (!ppid || ppid === "1" || ppid === "0") break;
+    if (!readSafe(`/proc/${ppid}/cmdline`).includes(`--state-dir=${paths.rootlesskitState}`)) break;
+    engine.add(ppid);
+    pid = ppid;
+  }
+  const inside = runner ?? new NamespaceRunner(() => supervisor);
+  const netnsInodes = new Map<string, number>();
+  if (names.length > 0) {
+    // Inside the mount namespace a mounted netns file stats as its nsfs inode; an unmounted one is a plain file.
+    const r = await inside.run("stat", ["-c", "%i %T %n", "-f", "--", ...names.map((n) => join(paths.netnsDir, n))], { env });
+    const fs = new Map(r.stdout.trim().split("\n").filter(Boolean).map((l) => [l.split(" ").slice(2).join(" "), l.split(" ")[1]]));
+    const st = await inside.run("stat", ["-c", "%i %n", "--", ...names.map((n) => join(paths.netnsDir, n))], { env });
+    for (const line of st.stdout.trim().split("\n").filter(Boolean)) {
+      const [ino, ...rest] = line.split(" ");
+      const file = rest.join(" ");
+      if (fs.get(file) === "nsfs") netnsInodes.set(file.slice(paths.netnsDir.length + 1), Number(ino));
+    }
+  }
+  return { runner: inside, mountinfo: readSafe(`/proc/${supervisor}/mountinfo`), netnsInodes, engine };
+}
+
 /**
  * Processes of this run that outlived their file: shims serving this containerd (its socket in their argv), anything
  * whose argv names this run's state or runtime dir (slirp4netns names the hub netns; nsenter the agent's), and
  * anything inside the hub's or a container's network namespace (the forward agent after nsenter exec'd node). The
  * run's own managed containerd is meant to stay.
  */
-function processLeaks(paths: Paths, address: string): string[] {
+function processLeaks(paths: Paths, address: string, view: EngineView): string[] {
   const netns = new Map<string, string>(); // "net:[inode]" → netns file
-  const dir = paths.netnsDir;
-  for (const name of readdirSafe(dir)) {
-    const ino = nsInode(join(dir, name));
-    if (ino !== undefined) netns.set(`net:[${ino}]`, name);
-  }
+  for (const [name, ino] of view.netnsInodes) netns.set(`net:[${ino}]`, name);
   const ours = (arg: string) =>
     arg === address || arg.startsWith(paths.runtime + "/") || arg.startsWith(paths.state + "/") || arg === paths.runtime || arg === paths.state;
   const containerd = readSafe(paths.containerdPidFile).trim().split(/\s+/)[0];
@@ -107,7 +158,7 @@ function processLeaks(paths: Paths, address: string): string[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const argv = readSafe(`/proc/${entry}/cmdline`).split("\0").filter(Boolean);
     if (argv.length === 0) continue; // a kernel thread, or gone
-    if (entry === containerd || (argv[0]?.endsWith("containerd") && argv.includes(paths.containerdConfig))) continue;
+    if (entry === containerd || view.engine.has(entry) || (argv[0]?.endsWith("containerd") && argv.includes(paths.containerdConfig))) continue;
     let why: string | undefined;
     if (argv.some((a) => a === address || a.startsWith(`--address=${address}`))) why = "serves this containerd";
     else if (argv.some(ours)) why = "names this run's dirs";
@@ -127,12 +178,12 @@ function processLeaks(paths: Paths, address: string): string[] {
 }
 
 /** Mounts under this run's dirs, except the hub's netns file and its private netns dir while the hub exists. */
-function mountLeaks(paths: Paths): string[] {
-  const hub = nsInode(paths.hubNetns) !== undefined;
+function mountLeaks(paths: Paths, view: EngineView): string[] {
+  const hub = view.netnsInodes.has("hub");
   const allowed = new Set(hub ? [paths.netnsDir, paths.hubNetns] : [paths.netnsDir]);
   const under = (p: string, root: string) => p === root || p.startsWith(root + "/");
   const leaks = new Set<string>();
-  for (const line of readSafe("/proc/self/mountinfo").split("\n")) {
+  for (const line of view.mountinfo.split("\n")) {
     const point = (line.split(" ")[4] ?? "").replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (!point || allowed.has(point)) continue;
     if (under(point, paths.runtime) || under(point, paths.state)) leaks.add(`mount: ${point}`);
@@ -184,9 +235,9 @@ async function fileLeaks(paths: Paths, env: NodeJS.ProcessEnv): Promise<string[]
 }
 
 /** In the hub netns (when it exists): every nftables set and map empty, and no chain but base chains. */
-async function nftLeaks(paths: Paths, runner: ProcessRunner, env: NodeJS.ProcessEnv): Promise<string[]> {
-  if (nsInode(paths.hubNetns) === undefined) return [];
-  const result = await runner.run("nsenter", [`--net=${paths.hubNetns}`, "nft", "-j", "list", "ruleset"], { env });
+async function nftLeaks(paths: Paths, view: EngineView, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (!view.netnsInodes.has("hub")) return [];
+  const result = await view.runner!.run("nsenter", [`--net=${paths.hubNetns}`, "nft", "-j", "list", "ruleset"], { env });
   if (result.exitCode !== 0) return [`nftables: could not list the hub's ruleset: ${result.stderr.trim()}`];
   const leaks: string[] = [];
   const items = (JSON.parse(result.stdout || '{"nftables":[]}') as { nftables: Record<string, Record<string, unknown>>[] }).nftables;
