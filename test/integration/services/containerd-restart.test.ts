@@ -3,7 +3,11 @@
 // nothing is left. (a) svcd's managed containerd, brought back by its supervisor; (b) a containerd the test itself
 // kills and starts again on the same root, state and socket (a system containerd restarted by systemd).
 //
-// Each case uses a containerd of its own on temp paths (never the rig's), so the kill touches nothing else.
+// As root each case uses a containerd of its own on temp paths (never the rig's), so the kill touches nothing else.
+// In the rootless pass (a) kills the user engine's own containerd: its supervisor (rootlesskit's child, holding the
+// namespaces) restarts it inside them; nothing else of the user's runs while this file does. (b) is root-only by
+// nature: a user's engine always runs its own supervised containerd, never one someone else starts, so there it
+// asserts that connect() refuses a `containerd` socket.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -12,19 +16,21 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { watch } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "../../../src/index.js";
+import { connect, type ConnectOptions } from "../../../src/index.js";
+import { InvalidArgumentError } from "../../../src/common/errors.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { Paths } from "../../../src/common/paths.js";
 import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { clientProbe, managedPids, renderContainerdConfig, resolveContainerd, stopManagedContainerd } from "../../../src/rootless/index.js";
 import { listLeases } from "../../../src/network/index.js";
+import { enginePaths as rigPaths, rootless } from "../../rig/engine.js";
 
 const NAMESPACE = "svcd-restart-test";
 const runner = new HostProcessRunner();
 const probe = clientProbe({ timeoutMs: 1000 });
 const baseEnv: NodeJS.ProcessEnv = { ...process.env };
 delete baseEnv.CONTAINERD_ADDRESS;
-const enginePaths = Paths.fromEnv();
+const enginePaths = rigPaths();
 
 const created: Paths[] = [];
 const children: ChildProcess[] = [];
@@ -72,12 +78,15 @@ function shimsOf(address: string): number[] {
   return pids;
 }
 
-/** Everything svcd could leave in this containerd (any namespace) and on the host for this session. */
+/**
+ * Everything svcd could leave in this containerd and on the host for this session: in any namespace of a test's own
+ * containerd, in the test's namespace of the user engine's (shared with the other tests of the rootless pass).
+ */
 async function leftovers(address: string, containerIds: string[]): Promise<string[]> {
   const root = new ContainerdClient({ address, namespace: "default" });
   const out: string[] = [];
   try {
-    const { namespaces } = await root.namespaces.list({});
+    const namespaces = rootless ? [{ name: NAMESPACE }] : (await root.namespaces.list({})).namespaces;
     for (const { name } of namespaces) {
       const c = root.withNamespace(name);
       for (const x of (await c.containers.list({})).containers) out.push(`${name}: container ${x.id}`);
@@ -105,7 +114,9 @@ async function serviceSurvives(address: string, restart: () => Promise<void>): P
   const session = `restart-${process.pid}-${Date.now().toString(36)}`;
   const volume = `gate-${session}`;
   const gate = join(enginePaths.cacheVolumesDir, volume, "data");
-  const client = await connect({ containerd: address, namespace: NAMESPACE, sessionId: session, serviceGracePeriodMs: 300 });
+  // A user engine takes no socket: it is the one on `address` already.
+  const options: ConnectOptions = { namespace: NAMESPACE, sessionId: session, serviceGracePeriodMs: 300 };
+  const client = await connect(rootless ? options : { ...options, containerd: address });
   const seen = new Set<string>();
   try {
     const web = client.container().from("python").withWorkdir("/srv").withNewFile("index.html", `Hello from ${session}`)
@@ -182,24 +193,49 @@ test.after(async () => {
   }
 });
 
+/** Rootless: the user engine's containerd (connect() starts it if this is the pass's first engine). */
+async function userEngine(): Promise<{ paths: Paths; address: string }> {
+  await (await connect({ namespace: NAMESPACE })).close();
+  return { paths: enginePaths, address: enginePaths.containerdSocket };
+}
+
 test("(a) managed containerd SIGKILLed: its supervisor restarts it, the bound client still gets its answer", async () => {
-  const paths = tempPaths();
-  const managed = await resolveContainerd({ paths, runner, env: baseEnv, systemAddress: null });
-  assert.ok(managed.managed && managed.started);
-  await serviceSurvives(managed.address, async () => {
+  let paths: Paths;
+  let address: string;
+  if (rootless) {
+    ({ paths, address } = await userEngine());
+  } else {
+    paths = tempPaths();
+    const managed = await resolveContainerd({ paths, runner, env: baseEnv, systemAddress: null });
+    assert.ok(managed.managed && managed.started);
+    address = managed.address;
+  }
+  const logBefore = existsSync(paths.containerdLog) ? readFileSync(paths.containerdLog, "utf8").length : 0;
+  await serviceSurvives(address, async () => {
     const before = managedPids(paths);
     assert.type(before.containerd, "number");
     process.kill(before.containerd!, "SIGKILL");
     await until("the supervisor's restart", async () => {
       const now = managedPids(paths);
-      return now.containerd !== undefined && now.containerd !== before.containerd && (await probe(managed.address));
+      return now.containerd !== undefined && now.containerd !== before.containerd && (await probe(address));
     });
     assert.is(managedPids(paths).supervisor, before.supervisor, "the same supervisor");
   });
-  assert.match(readFileSync(paths.containerdLog, "utf8"), /containerd was killed by SIGKILL; restarting in \d+ ms/);
+  // The user engine's log holds earlier runs too: only what this kill added counts.
+  assert.match(readFileSync(paths.containerdLog, "utf8").slice(logBefore), /containerd was killed by SIGKILL; restarting in \d+ ms/);
 });
 
-test("(b) an unsupervised containerd killed and started again by someone else: the engine reconnects", async () => {
+test("(b) an unsupervised containerd killed and started again by someone else: the engine reconnects (as root; a user's engine refuses such a containerd)", async () => {
+  if (rootless) {
+    // Root-only by nature: a user's engine only ever talks to its own supervised containerd inside its namespaces.
+    const err = await connect({ containerd: enginePaths.containerdSocket, namespace: NAMESPACE }).then(async (c) => {
+      await c.close();
+      return undefined;
+    }, (e: unknown) => e);
+    assert.instance(err, InvalidArgumentError);
+    assert.match((err as Error).message, /leave it unset/);
+    return;
+  }
   const paths = tempPaths();
   mkdirSync(paths.runtime, { recursive: true });
   writeFileSync(paths.containerdConfig, renderContainerdConfig(paths));
