@@ -9,16 +9,18 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { connect, type Client, type Container } from "../../../src/index.js";
 import { hostHash } from "../../../src/definition/index.js";
-import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import type { ProcessRunner } from "../../../src/common/process-runner.js";
+import { enginePaths, engineRunner } from "../../rig/engine.js";
 import { REACH_PROBES, runIsolationProbe } from "./isolation-probes.js";
 
 const NAMESPACE = "svcd-test";
 const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 const SESSION_A = `iso-a-${unique()}`;
 const SESSION_B = `iso-b-${unique()}`;
-const runner = new HostProcessRunner();
-const paths = Paths.fromEnv();
+const paths = enginePaths();
+// The netns files are bind mounts in the engine's mount namespace (the user engine's, in the rootless pass): enter
+// them through the engine's runner, made once the engine is up.
+let runner!: ProcessRunner;
 const test = suite<{ a: Client; b: Client }>("isolation");
 
 async function inNs(netns: string, args: string[]): Promise<string> {
@@ -58,6 +60,7 @@ function httpd(c: Client, body: string): Container {
 test.before(async (ctx) => {
   ctx.a = await connect({ namespace: NAMESPACE, sessionId: SESSION_A, serviceGracePeriodMs: 0 });
   ctx.b = await connect({ namespace: NAMESPACE, sessionId: SESSION_B, serviceGracePeriodMs: 0 });
+  runner = engineRunner(paths);
 });
 test.after(async (ctx) => {
   await Promise.all([ctx.a?.close(), ctx.b?.close()]);
