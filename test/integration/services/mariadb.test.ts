@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { connect, type Client } from "../../../src/index.js";
 import { EngineUnavailableError, ExecError, TimeoutError } from "../../../src/common/errors.js";
@@ -21,6 +21,8 @@ const BIN = {
 };
 const USER = "svcd";
 const PASSWORD = `pw-${Math.random().toString(36).slice(2, 12)}`;
+/** mariadbd runs as this process's user (root as root; in the rootless pass the test user, who cannot chown to root). */
+const OS_USER = userInfo().username;
 
 interface Mariadb {
   port: number;
@@ -41,12 +43,12 @@ async function startMariadb(runner: ProcessRunner, timeoutMs = 60_000): Promise<
   const socket = join(dir, "sock");
   // --no-defaults everywhere: the machine's /etc/mysql config (port 3306, its socket) must not leak in.
   await runChecked(runner, BIN.installDb, [
-    "--no-defaults", `--datadir=${datadir}`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db",
+    "--no-defaults", `--datadir=${datadir}`, `--user=${OS_USER}`, "--auth-root-authentication-method=normal", "--skip-test-db",
   ], { timeoutMs });
   const port = await freePort();
   const child = runner.spawn(BIN.server, [
     "--no-defaults", `--datadir=${datadir}`, `--socket=${socket}`, `--port=${port}`, "--bind-address=127.0.0.1",
-    "--user=root", `--pid-file=${join(dir, "mariadbd.pid")}`, "--skip-log-bin", "--innodb-buffer-pool-size=16M",
+    `--user=${OS_USER}`, `--pid-file=${join(dir, "mariadbd.pid")}`, "--skip-log-bin", "--innodb-buffer-pool-size=16M",
     // Clients are named by address, not by a reverse lookup of it (which turns 127.0.0.1 into "localhost").
     "--skip-name-resolve",
   ], { stdio: ["ignore", "ignore", "pipe"] });
