@@ -6,7 +6,7 @@ import { createServer as createHttpServer } from "node:http";
 import { connect, type Client } from "../../../src/index.js";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 
 const test = suite<{ client: Client; echo: Server; echoPort: number }>("host services");
 const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -61,7 +61,7 @@ test("a host target that refuses resets the container's connection instead of ha
   assert.match(out, /exit/);
   assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
   // The host service's log says why.
-  const dir = Paths.fromEnv().serviceLogsDir;
+  const dir = enginePaths().serviceLogsDir;
   const logs = (await readdir(dir)).filter((f) => f.includes("-host-"));
   const texts = await Promise.all(logs.map((f) => readFile(join(dir, f), "utf8")));
   assert.ok(texts.some((t) => t.includes(`localhost:${port}`) && /ECONNREFUSED/.test(t)), "a host-service log names the refused target");

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { connect } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 import { OWNER } from "../../../src/common/labels.js";
 import { listLeases } from "../../../src/network/index.js";
 
@@ -18,7 +18,7 @@ async function sessionObjects(cd: ContainerdClient, sessionId: string) {
   const { containers } = await cd.containers.list({});
   const ids = containers.filter((c) => c.labels[OWNER.session] === sessionId).map((c) => c.id);
   const { tasks } = await cd.tasks.list({});
-  const paths = Paths.fromEnv();
+  const paths = enginePaths();
   const netns = ids.filter((id) => existsSync(paths.containerNetns(id)));
   const hosts = (await readdir(paths.hostsDir).catch(() => [] as string[])).filter((f) => ids.includes(f));
   const leases = (await listLeases(`${paths.ipamDir}/svcd`)).filter((l) => ids.includes(l.containerId));

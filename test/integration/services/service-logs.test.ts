@@ -3,13 +3,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../../../src/index.js";
 import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 import { pruneServiceLogs } from "../../../src/engine/index.js";
 import { LOG_TAIL_LINE_CHARS, ServiceLogs } from "../../../src/engine/services/service-logs.js";
 
-const base = mkdtempSync("/run/svcd-logs-");
+const base = mkdtempSync(join(tmpdir(), "svcd-logs-"));
 let n = 0;
 const fresh = () => {
   const root = join(base, String(n++));
@@ -84,7 +86,7 @@ test("pruneServiceLogs removes only gone services' logs past the retention, with
 test("a real service's log is capped and outlives it; the next connect prunes it after the retention", async () => {
   const saved = { max: process.env.SVCD_SERVICE_LOG_MAX_BYTES, keep: process.env.SVCD_SERVICE_LOG_RETENTION_MS };
   process.env.SVCD_SERVICE_LOG_MAX_BYTES = String(64 * 1024);
-  const dir = Paths.fromEnv().serviceLogsDir;
+  const dir = enginePaths().serviceLogsDir;
   // On a fresh state dir no service has written a log yet: the directory appears with the first one.
   const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
   const client = await connect({ namespace: "svcd-test", serviceGracePeriodMs: 0 });

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { connect, ServiceError, type Client, type Container } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { hostHash } from "../../../src/definition/index.js";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 import { listLeases } from "../../../src/network/index.js";
 import { isCode, rejectsWith } from "../../helpers/errors.js";
 
@@ -66,7 +66,7 @@ test("two concurrent clients share one service; it is gone after the grace perio
   assert.is(Math.max(...seen.map((s) => s.length)), 1, "exactly one service container at any time");
   const id = seen.find((s) => s.length === 1)![0]!;
   // Grace period (300 ms) then SIGTERM: busybox httpd as PID 1 under the init stops at once; then the teardown.
-  const paths = Paths.fromEnv();
+  const paths = enginePaths();
   const gone = async () =>
     !(await serviceContainers()).includes(id) &&
     !existsSync(paths.containerNetns(id)) &&
