@@ -1,29 +1,30 @@
-// The hub network against the real kernel and Debian's CNI plugins (as root): containers on the hub talk TCP to each
+// The hub network against the real kernel and Debian's CNI plugins (as root, or in a user engine's namespaces): containers on the hub talk TCP to each
 // other, the host netns gains nothing, leases and netns files go with their container, several holders (in this and
 // other processes) share one hub, and the last one out removes it. Subnets 10.89.11.0/24 and 10.89.12.0/28.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SvcdError } from "../../../src/common/errors.js";
 import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
+import { engineRunner, testPaths } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runner = new HostProcessRunner();
+/** Where the engine runs helpers: the netns files are bind mounts only its mount namespace has (rootless). */
+const runner = engineRunner();
 const SUBNET = "10.89.11.0/24";
 const runtimes: string[] = [];
 const hubs: HubNetwork[] = [];
 
 function freshPaths(): Paths {
-  const runtime = mkdtempSync("/run/svcd-test-");
-  runtimes.push(runtime);
-  return new Paths({ state: join(runtime, "state"), runtime });
+  const paths = testPaths();
+  runtimes.push(paths.runtime);
+  return paths;
 }
 
 async function attach(opts: Partial<HubOptions> & { paths: Paths }): Promise<HubNetwork> {
@@ -56,7 +57,7 @@ async function hostLinks(): Promise<string[]> {
 /** A tiny TCP server in `netns` on port 8080 answering "pong <tag>"; resolves once it listens. */
 async function serveIn(netns: string, tag: string): Promise<ChildProcess> {
   const script = `require("net").createServer((c) => c.end("pong ${tag}\\n")).listen(8080, "0.0.0.0", () => console.log("listening"))`;
-  const child = spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = runner.spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
   assert.is(line, "listening");
   return child;
