@@ -2,10 +2,11 @@
 // engine's Paths (root's, or the user's XDG dirs in the rootless pass) and a runner for helpers that must run in the
 // engine's namespaces (nsenter into a container netns, nft in the hub, mount checks): the host runner as root, the
 // user engine's NamespaceRunner otherwise. Tests use these instead of building their own.
-import { mkdtempSync } from "node:fs";
+import { accessSync, constants, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { Paths } from "../../src/common/paths.js";
 import { ContainerdClient } from "../../src/containerd/index.js";
+import { TUN_DEVICE } from "../../src/network/index.js";
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
 import { userNamespaceRunner } from "../../src/rootless/index.js";
 
@@ -57,4 +58,18 @@ export function testPaths(prefix?: string): Paths {
 export function engineArgv(file: string, args: readonly string[]): [string, string[]] {
   if (!rootless) return [file, [...args]];
   return ["nsenter", userNamespaceRunner(enginePaths()).wrap(file, args)];
+}
+
+/**
+ * True when egress can run in this mode: as root always (the test must then see it on); as a user only where
+ * /dev/net/tun is open to them (it is 0600 root on some hosts: the engine then warns SVCD_EGRESS_OFF and says why).
+ */
+export function egressPossible(): boolean {
+  if (!rootless) return true;
+  try {
+    accessSync(TUN_DEVICE, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
