@@ -48,10 +48,22 @@ async function sh(file: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** Interface names of the host netns (the test's own). */
+/**
+ * Other test files' fixtures in the host netns: the egress tests' host-side veths are named svcd-<…> (svcd itself names
+ * no host link so), and the root and rootless passes of `npm test` run side by side on one host netns.
+ */
+const FIXTURE_LINK = /^svcd-/;
+
+/** Interface names of the host netns (the test's own), without other test files' fixtures. */
 async function hostLinks(): Promise<string[]> {
   const out = await sh("ip", ["-o", "link", "show"]);
-  return out.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+  return out.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).filter((n) => !FIXTURE_LINK.test(n)).sort();
+}
+
+/** The host netns's routes, without those of other test files' fixture links. */
+async function hostRoutes(): Promise<string> {
+  const out = await sh("ip", ["-o", "route", "show", "table", "all"]);
+  return out.split("\n").filter((l) => !/ dev svcd-/.test(l)).join("\n");
 }
 
 /** A tiny TCP server in `netns` on port 8080 answering "pong <tag>"; resolves once it listens. */
@@ -77,7 +89,7 @@ let routesBefore = "";
 
 test.before(async () => {
   linksBefore = await hostLinks();
-  routesBefore = await sh("ip", ["-o", "route", "show", "table", "all"]);
+  routesBefore = await hostRoutes();
 });
 
 test.after(async () => {
@@ -113,7 +125,7 @@ test("two holders share one hub; two containers get distinct IPs and talk TCP; r
     server.kill("SIGKILL");
   }
   assert.equal(await hostLinks(), linksBefore, "the host netns gains no link");
-  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore, "nor a route");
+  assert.is(await hostRoutes(), routesBefore, "nor a route");
 
   await one.removeContainer("net-a");
   assert.not.ok(existsSync(join(paths.ipamDir, "svcd", a.ip)), "lease gone");
@@ -254,7 +266,7 @@ test("a cooperative second process releasing first leaves the hub to us", async 
 
 test("the host netns has no new links or routes after all of it", async () => {
   assert.equal(await hostLinks(), linksBefore);
-  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore);
+  assert.is(await hostRoutes(), routesBefore);
 });
 
 test.run();
