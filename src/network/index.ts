@@ -10,7 +10,7 @@ export {
   type HubEgressSettings,
 } from "./hub/hub-network.js";
 export { Egress, type EgressContext, type EgressOptions } from "./egress/egress.js";
-export { EgressError } from "./egress/egress-error.js";
+export { EgressError, TUN_DEVICE, tunUnusableReason } from "./egress/egress-error.js";
 export { DEFAULT_EGRESS_CIDR, planEgress, type EgressPlan } from "./egress/egress-plan.js";
 export { CniError } from "./cni/cni-error.js";
 export { SessionFirewall, type FirewallPort } from "./hub/session-firewall.js";

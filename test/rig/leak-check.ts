@@ -10,10 +10,10 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ContainerdClient } from "../../src/containerd/index.js";
-import { Paths } from "../../src/common/paths.js";
+import type { Paths } from "../../src/common/paths.js";
 import { HostProcessRunner, type ProcessRunner } from "../../src/common/process-runner.js";
 import { managedPids, NamespaceRunner } from "../../src/rootless/index.js";
-import { rootless } from "./engine.js";
+import { enginePaths, rootless } from "./engine.js";
 import { listLeases } from "../../src/network/index.js";
 import { reservedDir } from "../../src/network/hub/reserved-addresses.js";
 import { PRIVATE_COPY_PREFIX } from "../../src/engine/cache-volumes.js";
@@ -22,7 +22,7 @@ import { SERVICE_LOG_FILE, serviceLogMaxBytes, serviceLogRetentionMs } from "../
 export interface LeakCheckOptions {
   /** This run's containerd socket (CONTAINERD_ADDRESS). */
   address: string;
-  /** This run's dirs; Paths.fromEnv(env) by default. */
+  /** This run's dirs; the engine's (enginePaths(env): the user's own in the rootless pass) by default. */
   paths?: Paths;
   env?: NodeJS.ProcessEnv;
   runner?: ProcessRunner;
@@ -33,7 +33,7 @@ export interface LeakCheckOptions {
 /** What is left behind, one line per object; empty when nothing leaked. */
 export async function checkLeaks(opts: LeakCheckOptions): Promise<string[]> {
   const env = opts.env ?? process.env;
-  const paths = opts.paths ?? Paths.fromEnv(env, rootless ? process.getuid!() : undefined);
+  const paths = opts.paths ?? enginePaths(env);
   const view = await engineView(paths, opts.runner, env);
   const client = opts.client ?? new ContainerdClient({ address: opts.address, namespace: "default" });
   try {

@@ -19,7 +19,7 @@ import { CancelledError, SvcdError, throwIfAborted } from "../../common/errors.j
 import type { Paths } from "../../common/paths.js";
 import { ensurePrivateDir } from "../../common/private-dir.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
-import { EgressError } from "./egress-error.js";
+import { EgressError, TUN_DEVICE, tunUnusableReason } from "./egress-error.js";
 import { HUB_SYSCTLS, natRuleset, planEgress, slirpArgs, type EgressPlan, type EgressPlanInput } from "./egress-plan.js";
 import { procStat, readSlirpRecord, recordAlive, removeSlirpRecord, writeSlirpRecord, type SlirpRecord } from "./slirp-record.js";
 
@@ -29,7 +29,6 @@ const log = debug("network");
 const READY_TIMEOUT_MS = 10_000;
 /** SIGTERM, then SIGKILL after this long. */
 const STOP_GRACE_MS = 2_000;
-const TUN_DEVICE = "/dev/net/tun";
 /** The fd slirp4netns writes to once configured (the 4th stdio entry). */
 const READY_FD = 3;
 
@@ -127,9 +126,7 @@ export class Egress {
       await access(TUN_DEVICE, constants.R_OK | constants.W_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "unusable";
-      throw new EgressError(`${TUN_DEVICE} is not usable (${code}): load the tun module (modprobe tun) and let the engine open it`, {
-        cause: err,
-      });
+      throw new EgressError(tunUnusableReason(code, process.getuid?.() ?? 0), { cause: err });
     }
     const record = await launch(opts, plan);
     try {

@@ -1,61 +1,66 @@
-// Egress through the public API: a withExec reaches a server outside the container network. "Outside" is a
-// network namespace this test creates and joins to the host by a veth pair (10.99.31.1/30 host, .2 outside), so
-// nothing leaves the machine: exec → hub bridge → masquerade → slirp4netns → host → veth → server.
+// Egress through the public API: a withExec reaches a server outside the container network, through the outside of
+// test/rig/outside.ts (as root a netns of the test's own joined to the host by a veth pair, 10.99.31.1/30 host, .2
+// outside), so nothing leaves the machine: exec → hub bridge → masquerade → slirp4netns → host → server. A user to
+// whom /dev/net/tun is closed (0600 root here) gets no egress: connect's engine warns SVCD_EGRESS_OFF, naming why
+// and the fix, and containers still run, without slirp's DNS.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { connect, type Client } from "../../../src/index.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import { tunUnusableReason } from "../../../src/network/index.js";
+import { egressPossible } from "../../rig/engine.js";
+import { startOutside, type Outside } from "../../rig/outside.js";
 
-const runner = new HostProcessRunner();
-const NETNS = `svcd-api-egress-${randomBytes(3).toString("hex")}`;
-const VETH = `svcd-ae${randomBytes(2).toString("hex")}`;
-const HOST_IP = "10.99.31.1";
-const OUTSIDE_IP = "10.99.31.2";
-const test = suite<{ client: Client; server?: ChildProcess }>("egress");
-
-async function ip(...args: string[]): Promise<void> {
-  const r = await runner.run("ip", args);
-  if (r.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-}
+const test = suite<{ client: Client; outside?: Outside; warnings: Error[]; onWarning?: (w: Error) => void }>("egress");
 
 test.before(async (ctx) => {
-  await ip("netns", "add", NETNS);
-  await ip("link", "add", VETH, "type", "veth", "peer", "name", "eth0", "netns", NETNS);
-  await ip("addr", "add", `${HOST_IP}/30`, "dev", VETH);
-  await ip("link", "set", VETH, "up");
-  await ip("-n", NETNS, "addr", "add", `${OUTSIDE_IP}/30`, "dev", "eth0");
-  await ip("-n", NETNS, "link", "set", "eth0", "up");
-  await ip("-n", NETNS, "link", "set", "lo", "up");
-  const server = spawn("ip", ["netns", "exec", NETNS, process.execPath, "-e",
-    `require("http").createServer((q, s) => s.end("outside says hi")).listen(8080, ${JSON.stringify(OUTSIDE_IP)}, () => console.log("listening"))`],
-    { stdio: ["ignore", "pipe", "inherit"] });
-  ctx.server = server;
-  await new Promise<void>((resolve, reject) => {
-    server.stdout!.once("data", () => resolve());
-    server.once("exit", (code) => reject(new Error(`server exited ${code}`)));
-  });
+  ctx.warnings = [];
+  ctx.onWarning = (w) => ctx.warnings.push(w);
+  process.on("warning", ctx.onWarning);
+  if (egressPossible()) {
+    ctx.outside = await startOutside({
+      netns: `svcd-api-egress-${randomBytes(3).toString("hex")}`,
+      veth: `svcd-ae${randomBytes(2).toString("hex")}`,
+      hostIp: "10.99.31.1",
+      outsideIp: "10.99.31.2",
+      greeting: "outside says hi",
+    });
+  }
   ctx.client = await connect({ namespace: "svcd-test" });
 });
 
 test.after(async (ctx) => {
-  await ctx.client.close();
-  ctx.server?.kill();
-  await runner.run("ip", ["link", "del", VETH]);
-  await runner.run("ip", ["netns", "del", NETNS]);
+  await ctx.client?.close();
+  await ctx.outside?.stop();
+  if (ctx.onWarning) process.off("warning", ctx.onWarning);
 });
 
-test("a withExec reaches a server outside the container network", async ({ client }) => {
-  const out = await client.container().from("busybox").withEnvVariable("NONCE", randomBytes(4).toString("hex"))
-    .withExec(["wget", "-qO-", `http://${OUTSIDE_IP}:8080/`]).stdout();
-  assert.is(out, "outside says hi");
-});
+const nonce = () => randomBytes(4).toString("hex");
+const egressOff = (warnings: Error[]) => warnings.filter((w) => (w as Error & { code?: string }).code === "SVCD_EGRESS_OFF");
 
-test("containers get slirp4netns's DNS in resolv.conf", async ({ client }) => {
-  const out = await client.container().from("busybox").withEnvVariable("NONCE", randomBytes(4).toString("hex"))
-    .withExec(["cat", "/etc/resolv.conf"]).stdout();
-  assert.match(out, /^nameserver 10\.0\.2\.3$/m);
-});
+if (egressPossible()) {
+  test("a withExec reaches a server outside the container network", async ({ client, outside, warnings }) => {
+    const out = await client.container().from("busybox").withEnvVariable("NONCE", nonce())
+      .withExec(["wget", "-qO-", `http://${outside!.ip}:${outside!.port}/`]).stdout();
+    assert.is(out, "outside says hi");
+    assert.equal(egressOff(warnings).map((w) => w.message), [], "no SVCD_EGRESS_OFF warning");
+  });
+
+  test("containers get slirp4netns's DNS in resolv.conf", async ({ client }) => {
+    const out = await client.container().from("busybox").withEnvVariable("NONCE", nonce())
+      .withExec(["cat", "/etc/resolv.conf"]).stdout();
+    assert.match(out, /^nameserver 10\.0\.2\.3$/m);
+  });
+} else {
+  test("a user refused /dev/net/tun: SVCD_EGRESS_OFF says so and names the fix; containers still run, without slirp's DNS", async ({ client, warnings }) => {
+    const out = await client.container().from("busybox").withEnvVariable("NONCE", nonce())
+      .withExec(["cat", "/etc/resolv.conf"]).stdout();
+    assert.not.match(out, /nameserver 10\.0\.2\.3/);
+    const off = egressOff(warnings);
+    assert.is(off.length, 1, `one SVCD_EGRESS_OFF warning, got ${off.map((w) => w.message).join(" | ")}`);
+    assert.is(off[0]!.message, `egress is off: ${tunUnusableReason("EACCES", process.getuid!())}`);
+    assert.match(off[0]!.message, /not accessible to you .*chmod 0666 \/dev\/net\/tun.*or run svcd as root$/);
+  });
+}
 
 test.run();

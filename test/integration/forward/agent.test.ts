@@ -9,12 +9,12 @@ import { createInterface } from "node:readline";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SvcdError } from "../../../src/common/errors.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { ForwardAgent } from "../../../src/forward/index.js";
 import { BLACKHOLE_IP, createNetns, processGone, startServer, type NetnsServer } from "./fixtures/netns.js";
+import { engineRunner } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runner = new HostProcessRunner();
+const runner = engineRunner();
 const netns = createNetns();
 const servers: NetnsServer[] = [];
 let agent: ForwardAgent;

@@ -8,12 +8,12 @@ import { once } from "node:events";
 import { get } from "node:http";
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { SvcdError } from "../../../src/common/errors.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { ForwardAgent, type ForwardHandle } from "../../../src/forward/index.js";
 import { createNetns, startServer, type NetnsServer } from "./fixtures/netns.js";
 import { pattern } from "./fixtures/netns-server.mjs";
+import { engineRunner } from "../../rig/engine.js";
 
-const runner = new HostProcessRunner();
+const runner = engineRunner();
 const netns = createNetns();
 const servers: NetnsServer[] = [];
 const handles: ForwardHandle[] = [];

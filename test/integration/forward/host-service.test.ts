@@ -7,14 +7,14 @@ import { createSocket, type Socket as DgramSocket } from "node:dgram";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { SvcdError } from "../../../src/common/errors.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { ForwardAgent, type ForwardHandle } from "../../../src/forward/index.js";
 import { createNetns } from "./fixtures/netns.js";
 import { addBridge, addressesOf, inNetns, udpEchoInNetns, udpSocketsTo } from "./fixtures/netns-run.js";
+import { engineRunner } from "../../rig/engine.js";
 
-const runner = new HostProcessRunner();
+const runner = engineRunner();
 const netns = createNetns();
-addBridge(netns.name, "svcd0");
+addBridge(netns.path, "svcd0");
 const ADDR = "10.87.255.1";
 const MB = 1024 * 1024;
 let agent: ForwardAgent;
@@ -87,7 +87,7 @@ test("TCP: a container reaches the host's echo server at the host-service addres
   const { port } = await hostEcho();
   const handle = await agent.hostService({ address: ADDR, port: 3306, protocol: "TCP" }, { host: "127.0.0.1", port });
   try {
-    assert.equal(addressesOf(netns.name, "svcd0"), [ADDR]);
+    assert.equal(addressesOf(netns.path, "svcd0"), [ADDR]);
     const r = await inNetns<{ ok: number; failures: string[] }>(netns.path, ["tcp-echo", ADDR, 3306, 1, 5]);
     assert.equal(r, { ...r, ok: 1, failures: [] });
   } finally {
@@ -138,15 +138,15 @@ test("close() removes the address (last holder only) and frees the port; a secon
   await a.close();
   await a.close();
   await a.closed;
-  assert.equal(addressesOf(netns.name, "svcd0"), [ADDR], "still held by b");
+  assert.equal(addressesOf(netns.path, "svcd0"), [ADDR], "still held by b");
   assert.is((await inNetns<{ code: string }>(netns.path, ["outcome", ADDR, 4000])).code, "ECONNREFUSED");
   assert.is((await inNetns<{ ok: number }>(netns.path, ["tcp-echo", ADDR, 4001, 1, 10])).ok, 1);
   await b.close();
-  assert.equal(addressesOf(netns.name, "svcd0"), []);
+  assert.equal(addressesOf(netns.path, "svcd0"), []);
   const again = await agent.hostService({ address: ADDR, port: 4000, protocol: "TCP" }, { host: "127.0.0.1", port });
   assert.is((await inNetns<{ ok: number }>(netns.path, ["tcp-echo", ADDR, 4000, 1, 10])).ok, 1);
   await again.close();
-  assert.equal(addressesOf(netns.name, "svcd0"), []);
+  assert.equal(addressesOf(netns.path, "svcd0"), []);
 });
 
 test("a port in use in the hub is ALREADY_EXISTS and leaves nothing behind", async () => {
@@ -159,7 +159,7 @@ test("a port in use in the hub is ALREADY_EXISTS and leaves nothing behind", asy
     assert.is(code(err), "ALREADY_EXISTS");
   }
   await a.close();
-  assert.equal(addressesOf(netns.name, "svcd0"), []);
+  assert.equal(addressesOf(netns.path, "svcd0"), []);
 });
 
 test("hostService validates its arguments before touching anything", async () => {
@@ -191,7 +191,7 @@ test("hostService validates its arguments before touching anything", async () =>
   } catch (err) {
     assert.is(code(err), "INVALID_ARGUMENT", String(err));
   }
-  assert.equal(addressesOf(netns.name, "svcd0"), []);
+  assert.equal(addressesOf(netns.path, "svcd0"), []);
 });
 
 test("UDP host service: a container reaches the host's UDP echo; idle peers' host sockets are freed", async () => {
@@ -206,7 +206,7 @@ test("UDP host service: a container reaches the host's UDP echo; idle peers' hos
   } finally {
     await handle.close();
   }
-  assert.equal(addressesOf(netns.name, "svcd0"), []);
+  assert.equal(addressesOf(netns.path, "svcd0"), []);
 });
 
 test("UDP up: a host socket handed to the agent reaches an echo in the netns; idle upstream sockets are freed", async () => {
@@ -268,10 +268,10 @@ test("forwardDatagrams refuses an unbound socket and a bad target, closing the s
 test("when the agent dies, its host services end and their addresses are removed", async () => {
   const { port } = await hostEcho();
   const handle = await agent.hostService({ address: ADDR, port: 4200, protocol: "TCP" }, { host: "127.0.0.1", port });
-  assert.equal(addressesOf(netns.name, "svcd0"), [ADDR]);
+  assert.equal(addressesOf(netns.path, "svcd0"), [ADDR]);
   process.kill(agent.pid, "SIGKILL");
   await within(handle.closed, 5000, "handle closed after the agent died");
-  await eventually(async () => addressesOf(netns.name, "svcd0").length === 0, 3000, "address removed");
+  await eventually(async () => addressesOf(netns.path, "svcd0").length === 0, 3000, "address removed");
   await handle.close();
   // The next call starts a new agent.
   const next = await agent.hostService({ address: ADDR, port: 4200, protocol: "TCP" }, { host: "127.0.0.1", port });

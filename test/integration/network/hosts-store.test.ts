@@ -2,16 +2,18 @@
 // inode), hostile input refused with nothing written, concurrent writers serialised by the store's flock.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SvcdError } from "../../../src/common/errors.js";
 import { processStartTime } from "../../../src/common/owner.js";
 import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import { engineRunner, testRuntimeDir } from "../../rig/engine.js";
 import { HostsStore } from "../../../src/network/index.js";
 
-const runner = new HostProcessRunner();
-const runtime = mkdtempSync("/run/svcd-test-");
+// The mount below is made where the engine makes its mounts (the user engine's mount namespace when rootless), so
+// what it shows is read there too.
+const runner = engineRunner();
+const runtime = testRuntimeDir();
 const paths = new Paths({ state: join(runtime, "state"), runtime });
 const store = new HostsStore({ paths, runner });
 
@@ -22,6 +24,13 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   } catch (err) {
     return SvcdError.is(err) ? err.code : `not-svcd: ${String(err)}`;
   }
+}
+
+/** A file's content as the engine's mount namespace sees it. */
+async function readThere(path: string): Promise<string> {
+  const r = await runner.run("cat", [path]);
+  assert.is(r.exitCode, 0, r.stderr);
+  return r.stdout;
 }
 
 test.after(() => rmSync(runtime, { recursive: true, force: true }));
@@ -59,9 +68,9 @@ test("setEntries rewrites the managed block in place: same inode, visible throug
     const inode = statSync(hostsPath).ino;
     await store.setEntries("hs-bind", [{ ip: "10.89.20.9", names: ["db", "db.m0.s0.svcd.local"] }]);
     assert.is(statSync(hostsPath).ino, inode);
-    assert.match(readFileSync(target, "utf8"), /\n10\.89\.20\.9 db db\.m0\.s0\.svcd\.local\n# svcd: end\n$/);
+    assert.match(await readThere(target), /\n10\.89\.20\.9 db db\.m0\.s0\.svcd\.local\n# svcd: end\n$/);
     await store.setEntries("hs-bind", []); // shorter: the tail must be truncated
-    const after = readFileSync(target, "utf8");
+    const after = await readThere(target);
     assert.ok(after.endsWith("# svcd: managed block\n# svcd: end\n"), after);
     assert.not.match(after, /db/);
     assert.match(after, /^10\.89\.20\.4 me$/m, "the lines above the block stay");

@@ -1,29 +1,30 @@
-// The hub network against the real kernel and Debian's CNI plugins (as root): containers on the hub talk TCP to each
+// The hub network against the real kernel and Debian's CNI plugins (as root, or in a user engine's namespaces): containers on the hub talk TCP to each
 // other, the host netns gains nothing, leases and netns files go with their container, several holders (in this and
 // other processes) share one hub, and the last one out removes it. Subnets 10.89.11.0/24 and 10.89.12.0/28.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SvcdError } from "../../../src/common/errors.js";
 import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
+import { engineRunner, testPaths } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runner = new HostProcessRunner();
+/** Where the engine runs helpers: the netns files are bind mounts only its mount namespace has (rootless). */
+const runner = engineRunner();
 const SUBNET = "10.89.11.0/24";
 const runtimes: string[] = [];
 const hubs: HubNetwork[] = [];
 
 function freshPaths(): Paths {
-  const runtime = mkdtempSync("/run/svcd-test-");
-  runtimes.push(runtime);
-  return new Paths({ state: join(runtime, "state"), runtime });
+  const paths = testPaths();
+  runtimes.push(paths.runtime);
+  return paths;
 }
 
 async function attach(opts: Partial<HubOptions> & { paths: Paths }): Promise<HubNetwork> {
@@ -47,16 +48,28 @@ async function sh(file: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** Interface names of the host netns (the test's own). */
+/**
+ * Other test files' fixtures in the host netns: the egress tests' host-side veths are named svcd-<…> (svcd itself names
+ * no host link so), and the root and rootless passes of `npm test` run side by side on one host netns.
+ */
+const FIXTURE_LINK = /^svcd-/;
+
+/** Interface names of the host netns (the test's own), without other test files' fixtures. */
 async function hostLinks(): Promise<string[]> {
   const out = await sh("ip", ["-o", "link", "show"]);
-  return out.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+  return out.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).filter((n) => !FIXTURE_LINK.test(n)).sort();
+}
+
+/** The host netns's routes, without those of other test files' fixture links. */
+async function hostRoutes(): Promise<string> {
+  const out = await sh("ip", ["-o", "route", "show", "table", "all"]);
+  return out.split("\n").filter((l) => !/ dev svcd-/.test(l)).join("\n");
 }
 
 /** A tiny TCP server in `netns` on port 8080 answering "pong <tag>"; resolves once it listens. */
 async function serveIn(netns: string, tag: string): Promise<ChildProcess> {
   const script = `require("net").createServer((c) => c.end("pong ${tag}\\n")).listen(8080, "0.0.0.0", () => console.log("listening"))`;
-  const child = spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = runner.spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
   assert.is(line, "listening");
   return child;
@@ -76,7 +89,7 @@ let routesBefore = "";
 
 test.before(async () => {
   linksBefore = await hostLinks();
-  routesBefore = await sh("ip", ["-o", "route", "show", "table", "all"]);
+  routesBefore = await hostRoutes();
 });
 
 test.after(async () => {
@@ -112,7 +125,7 @@ test("two holders share one hub; two containers get distinct IPs and talk TCP; r
     server.kill("SIGKILL");
   }
   assert.equal(await hostLinks(), linksBefore, "the host netns gains no link");
-  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore, "nor a route");
+  assert.is(await hostRoutes(), routesBefore, "nor a route");
 
   await one.removeContainer("net-a");
   assert.not.ok(existsSync(join(paths.ipamDir, "svcd", a.ip)), "lease gone");
@@ -253,7 +266,7 @@ test("a cooperative second process releasing first leaves the hub to us", async 
 
 test("the host netns has no new links or routes after all of it", async () => {
   assert.equal(await hostLinks(), linksBefore);
-  assert.is(await sh("ip", ["-o", "route", "show", "table", "all"]), routesBefore);
+  assert.is(await hostRoutes(), routesBefore);
 });
 
 test.run();

@@ -1,5 +1,5 @@
 // Session isolation on the hub against the real kernel, nft and CNI plugins, with peers stronger than any container:
-// every probe runs as root in a container netns (`nsenter --net=…`, all capabilities), so it may change its MAC and
+// every probe runs as root (the user namespace's, in the rootless pass) in a container netns (`nsenter --net=…`, all capabilities), so it may change its MAC and
 // addresses, turn IPv6 back on and send raw frames. Sessions A (a1, a2) and B (b1); each probe of B against A is
 // paired with the same probe inside A, so nothing passes by dropping everything. Observation is at the receiver:
 // listeners print each tagged datagram or frame; a marker sent last from a2 closes each round (veth hands a frame
@@ -7,18 +7,19 @@
 // Subnet 10.89.21.0/24.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { HubNetwork, SessionFirewall, type ContainerNetwork } from "../../../src/network/index.js";
+import { engineRunner, testRuntimeDir } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FRAMES = join(here, "fixtures/frames.py");
-const runner = new HostProcessRunner();
+/** The engine's runner: as root the host, rootless the user engine's namespaces (where its netns files are bound). */
+const runner = engineRunner();
 const A = "aaaaaaaaaaaaa";
 const B = "bbbbbbbbbbbbb";
 const SUBNET = "10.89.21.0/24";
@@ -40,7 +41,7 @@ const frames = (netns: string, args: string[]) => inNs(netns, ["/usr/bin/python3
 
 /** A listener (frames.py udp-listen/raw-listen/arp-listen) in `netns`; resolves once it is ready. */
 async function listen(netns: string, args: string[]): Promise<Interface> {
-  const child = spawn("nsenter", [`--net=${netns}`, "--", "/usr/bin/python3", FRAMES, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = runner.spawn("nsenter", [`--net=${netns}`, "--", "/usr/bin/python3", FRAMES, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
   const it = lines[Symbol.asyncIterator]();
@@ -83,7 +84,7 @@ async function ipv6On(netns: string): Promise<string> {
 /** A TCP server in `netns` on `host`:`port` answering "pong"; resolves once it listens. */
 async function serveTcp(netns: string, host: string, port = 8080): Promise<void> {
   const script = `require("net").createServer((c) => c.end("pong")).listen({ port: ${port}, host: ${JSON.stringify(host)}, ipv6Only: true }, () => console.log("listening"))`;
-  const child = spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = runner.spawn("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   assert.is((await it.next()).value, "listening");
@@ -103,7 +104,7 @@ function tcpFrom(netns: string, host: string, port = 8080): Promise<string> {
 const ping = (netns: string, ip: string) => inNs(netns, ["busybox", ip.includes(":") ? "ping6" : "ping", "-c", "1", "-W", "1", ip]);
 
 test.before(async () => {
-  runtime = mkdtempSync("/run/svcd-test-iso-");
+  runtime = testRuntimeDir("svcd-test-iso-");
   const paths = new Paths({ state: join(runtime, "state"), runtime });
   hub = await HubNetwork.attach({ paths, runner, subnet: SUBNET, egress: false });
   firewall = new SessionFirewall(hub.netnsPath, runner);

@@ -4,15 +4,15 @@
 // never share an address.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Paths } from "../../../src/common/paths.js";
 import { processStartTime } from "../../../src/common/owner.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import { engineRunner, testRuntimeDir } from "../../rig/engine.js";
 import { allocateReservedAddress, reservedDir, UNNAMED_CLAIM_GRACE_MS } from "../../../src/network/hub/reserved-addresses.js";
 
-const runner = new HostProcessRunner();
-const base = mkdtempSync("/run/svcd-reserved-");
+const runner = engineRunner();
+const base = testRuntimeDir("svcd-reserved-");
 let n = 0;
 const hub = { reservedCount: 4, reservedAddress: (i: number) => `10.87.255.${250 + i}` };
 const mine = `${process.pid} ${processStartTime(process.pid)}\n`;

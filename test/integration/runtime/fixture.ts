@@ -1,16 +1,18 @@
-// Shared setup for runtime integration tests: a client in a namespace of the test's own, the busybox test image
+// Shared setup for runtime integration tests: the engine's client and runner (test/rig/engine.ts: root's, or the
+// user engine's in the rootless pass) in a namespace of the test's own, the busybox test image
 // (from scripts/test-images.sh's cache) imported with ctr, and leak checks through ctr — an independent view.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContainerdClient } from "../../../src/containerd/index.js";
+import type { ContainerdClient } from "../../../src/containerd/index.js";
 import { Paths } from "../../../src/common/paths.js";
-import { HostProcessRunner } from "../../../src/common/process-runner.js";
+import type { ProcessRunner } from "../../../src/common/process-runner.js";
 import type { ContainerImage } from "../../../src/runtime/index.js";
+import { engineAddress, engineClient, engineRunner } from "../../rig/engine.js";
 
-export const address = process.env.CONTAINERD_ADDRESS || "/run/containerd/containerd.sock";
+export const address = engineAddress();
 const imageCache = process.env.SVCD_IMAGE_CACHE || "/var/cache/svcd/images";
 
 export function ctr(namespace: string, ...args: string[]): string {
@@ -22,7 +24,7 @@ export interface Fixture {
   namespace: string;
   client: ContainerdClient;
   paths: Paths;
-  runner: HostProcessRunner;
+  runner: ProcessRunner;
   image: ContainerImage;
   /** Container ids, task ids and active snapshot keys left in the namespace, and FIFO dirs left on disk. */
   leaks(): { containers: string[]; tasks: string[]; activeSnapshots: string[]; fifoDirs: string[] };
@@ -48,14 +50,14 @@ export async function setup(name: string): Promise<Fixture> {
   for (const diffId of config.rootfs.diff_ids as string[]) {
     chainId = chainId ? "sha256:" + createHash("sha256").update(`${chainId} ${diffId}`).digest("hex") : diffId;
   }
-  const client = new ContainerdClient({ address, namespace });
+  const client = engineClient(namespace);
   const paths = new Paths({ state: join(tmp, "state"), runtime: join(tmp, "run") });
   const fifoRoot = join(paths.runtime, "fifo");
   return {
     namespace,
     client,
     paths,
-    runner: new HostProcessRunner(),
+    runner: engineRunner(),
     image: { name: "docker.io/library/busybox:latest", chainId, snapshotter: "overlayfs", config: config.config },
     leaks() {
       const lines = (s: string) => s.split("\n").map((l) => l.trim()).filter(Boolean);

@@ -2,7 +2,7 @@
 // (host loopback always disabled), the hub NAT ruleset, the pid record's parsing, and resolv.conf with nameservers.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { EgressError, planEgress } from "../../../src/network/index.js";
+import { EgressError, planEgress, tunUnusableReason } from "../../../src/network/index.js";
 import { HUB_SYSCTLS, natRuleset, slirpArgs } from "../../../src/network/egress/egress-plan.js";
 import { parseSlirpRecord, recordAlive, renderSlirpRecord } from "../../../src/network/egress/slirp-record.js";
 import { renderResolvConf } from "../../../src/network/hosts/hosts-file.js";
@@ -104,6 +104,16 @@ test("EgressError is an UNAVAILABLE svcd error saying egress is off and why", ()
   const err = new EgressError("/dev/net/tun is not usable (ENOENT)");
   assert.ok(isCode("UNAVAILABLE", /^egress is off: \/dev\/net\/tun is not usable \(ENOENT\)$/)(err));
   assert.is(err.reason, "/dev/net/tun is not usable (ENOENT)");
+});
+
+test("an unusable tun device: a refused user is told to have root open it up, a missing device to load tun", () => {
+  const user = tunUnusableReason("EACCES", 1007);
+  assert.match(user, /^\/dev\/net\/tun is not accessible to you \(uid 1007, EACCES\): as root, chmod 0666 \/dev\/net\/tun /);
+  assert.match(user, /or run svcd as root$/);
+  assert.not.match(user, /modprobe/);
+  assert.match(tunUnusableReason("EPERM", 1007), /not accessible to you/);
+  assert.match(tunUnusableReason("ENOENT", 1007), /not usable \(ENOENT\): load the tun module \(modprobe tun\)/);
+  assert.match(tunUnusableReason("EACCES", 0), /modprobe tun/, "root refused: not a mode problem");
 });
 
 test("resolv.conf names egress's nameservers when given, and stays as before without", () => {
