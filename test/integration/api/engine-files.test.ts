@@ -1,6 +1,7 @@
 // What a container can do with the files the engine gives it: /etc/hosts and /etc/resolv.conf are read-only (a
 // container cannot fill the host's /run through them), and cache volumes are nosuid,nodev (a setuid binary or a
-// device node left on a volume — by another container or anyone — grants nothing).
+// device node left on a volume — by another container or anyone — grants nothing; in rootless mode nobody the user
+// engine acts as can make a device node at all).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
