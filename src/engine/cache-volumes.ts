@@ -7,7 +7,6 @@
 // Modes: <cacheVolumesDir> and <name> 0700 (no other local user reaches a volume); `data` 0755, the mode a container's
 // non-root users see. Every mount is nosuid,nodev: a setuid binary or a device node written to a volume (by any
 // container, of any session) grants nothing to the next container that mounts it.
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Paths } from "../common/paths.js";
@@ -88,7 +87,9 @@ export class CacheVolumes {
         if (lock) return { mount: bind(data), release: async () => lock.release() };
         const copy = join(root, `${PRIVATE_COPY_PREFIX}${randomBytes(6).toString("hex")}`);
         await runChecked(this.#runner, "cp", ["-a", "--reflink=auto", "--", data, copy], { signal });
-        return { mount: bind(copy), release: () => rm(copy, { recursive: true, force: true }) };
+        // Removed by a helper: in rootless mode the copy holds files of the containers' sub-uids, which the engine's
+        // own user may not unlink on the host side.
+        return { mount: bind(copy), release: () => runChecked(this.#runner, "rm", ["-rf", "--", copy]).then(() => {}) };
       }
     }
   }

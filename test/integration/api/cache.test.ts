@@ -4,7 +4,12 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { acquireFileLock } from "../../../src/common/file-lock.js";
+import { PRIVATE_COPY_PREFIX } from "../../../src/engine/cache-volumes.js";
+import { enginePaths, engineRunner } from "../../rig/engine.js";
 import { connect, type Client } from "../../../src/index.js";
 import { appendChain, volumeLog } from "./fixtures/chains.js";
 
@@ -96,6 +101,27 @@ test("PRIVATE gives a concurrent user its own copy", async ({ client }) => {
   assert.ok(kept[0] === `mine-${a}` || kept[0] === `mine-${b}`);
   const owner = kept[0] === `mine-${a}` ? la : lb;
   assert.not.match(owner, kept[0] === `mine-${a}` ? `mine-${b}` : `mine-${a}`);
+});
+
+test("a PRIVATE copy is removed after its run, whoever in the container owns the files in it", async ({ client }) => {
+  const name = unique();
+  const volume = client.cacheVolume(name);
+  const on = (sharing: "SHARED" | "PRIVATE") =>
+    client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/c", volume, { sharing });
+  // A directory of the container's nobody: in the rootless pass a sub-uid's, which the user cannot empty on the host.
+  await on("SHARED").withExec(["sh", "-c", "mkdir /c/d && chown 65534:65534 /c/d"]).sync();
+  // This process holds the volume's PRIVATE lock, so the run below is given a copy.
+  const root = join(enginePaths().cacheVolumesDir, name);
+  const lock = await acquireFileLock(join(root, "private.lock"), { runner: engineRunner() });
+  try {
+    const out = await on("PRIVATE").withUser("65534").withExec(["sh", "-c", "mkdir /c/d/x && touch /c/d/x/f && ls /c/d/x"]).stdout();
+    assert.is(out, "f\n");
+  } finally {
+    lock.release();
+  }
+  assert.equal((await readdir(root)).filter((f) => f.startsWith(PRIVATE_COPY_PREFIX)), [], "no copy left");
+  assert.is(await on("SHARED").withExec(["ls", "/c/d"]).stdout(), "", "the volume itself is untouched");
+  await engineRunner().run("rm", ["-rf", "--", root]);
 });
 
 test.run();

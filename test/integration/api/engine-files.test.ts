@@ -1,13 +1,14 @@
 // What a container can do with the files the engine gives it: /etc/hosts and /etc/resolv.conf are read-only (a
 // container cannot fill the host's /run through them), and cache volumes are nosuid,nodev (a setuid binary or a
-// device node left on a volume — by another container or anyone — grants nothing).
+// device node left on a volume — by another container or anyone — grants nothing; in rootless mode nobody the user
+// engine acts as can make a device node at all).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Client } from "../../../src/index.js";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths, engineRunner, rootless } from "../../rig/engine.js";
 
 const test = suite<{ client: Client }>("engine files");
 const unique = () => `t${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -18,7 +19,7 @@ test.before(async (ctx) => {
 });
 test.after(async (ctx) => {
   await ctx.client.close();
-  for (const v of volumes) rmSync(join(Paths.fromEnv().cacheVolumesDir, v), { recursive: true, force: true });
+  for (const v of volumes) rmSync(join(enginePaths().cacheVolumesDir, v), { recursive: true, force: true });
 });
 
 test("a container cannot write /etc/hosts or /etc/resolv.conf", async ({ client }) => {
@@ -53,15 +54,27 @@ test("a device node on a cache volume cannot be opened", async ({ client }) => {
   const name = unique();
   volumes.push(name);
   const cache = client.cacheVolume(name);
-  await client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/cache", cache)
-    .withExec(["true"]).sync();
-  // Made from the host side: however it got there (a container with MKNOD, a restored backup), it must do nothing.
-  const node = join(Paths.fromEnv().cacheVolumesDir, name, "data", "null");
-  const made = spawnSync("mknod", [node, "c", "1", "3"], { encoding: "utf8" });
-  assert.is(made.status, 0, made.stderr);
-  const out = await client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/cache", cache)
-    .withExec(["sh", "-c", "echo x > /cache/null 2>/dev/null && echo opened || echo refused"]).stdout();
-  assert.is(out, "refused\n");
+  const onCache = () => client.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/cache", cache);
+  await onCache().withExec(["true"]).sync();
+  const node = join(enginePaths().cacheVolumesDir, name, "data", "null");
+  if (!rootless) {
+    // Made from the host side: however it got there (a container with MKNOD, a restored backup), it must do nothing.
+    const made = spawnSync("mknod", [node, "c", "1", "3"], { encoding: "utf8" });
+    assert.is(made.status, 0, made.stderr);
+    const out = await onCache().withExec(["sh", "-c", "echo x > /cache/null 2>/dev/null && echo opened || echo refused"]).stdout();
+    assert.is(out, "refused\n");
+    return;
+  }
+  // Rootless: the kernel lets no user namespace but the initial one make a device node, so no one the user engine
+  // acts as can put one on a volume: not the user on the host, not the engine's own helpers (root of its user
+  // namespace), not a container with every capability. (One made by the real root would still meet nodev, which the
+  // test above checks.)
+  const host = spawnSync("mknod", [node, "c", "1", "3"], { encoding: "utf8" });
+  assert.match(`${host.status} ${host.stderr}`, /^1 .*Operation not permitted/, "the user on the host");
+  const helper = await engineRunner().run("mknod", [node, "c", "1", "3"]);
+  assert.match(`${helper.exitCode} ${helper.stderr}`, /^1 .*Operation not permitted/, "the engine's namespace root");
+  const out = await onCache().withExec(["sh", "-c", "mknod /cache/null c 1 3 2>&1; [ -e /cache/null ] && echo made || echo none"], { insecureRootCapabilities: true }).stdout();
+  assert.match(out, /Operation not permitted\nnone\n$/, "a container with every capability");
 });
 
 test.run();

@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ContainerdClient } from "../../../src/containerd/index.js";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 import { MAX_ARG_BYTES, MAX_INLINE_BYTES } from "../../../src/definition/index.js";
 import { CacheVolume, Directory, InvalidArgumentError, connect, type Client, type Container } from "../../../src/index.js";
 
@@ -227,7 +227,7 @@ async function inventory(): Promise<string[]> {
   } finally {
     client.close();
   }
-  const paths = Paths.fromEnv();
+  const paths = enginePaths();
   for (const root of [paths.state, paths.runtime]) {
     const walk = async (dir: string, depth: number): Promise<void> => {
       for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { connect, type Client } from "../../../src/index.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { CACHE } from "../../../src/common/labels.js";
-import { Paths } from "../../../src/common/paths.js";
+import { enginePaths } from "../../rig/engine.js";
 import { sha256Digest, type ProgressEvent } from "../../../src/definition/index.js";
 import { rejectsWith } from "../../helpers/errors.js";
 
@@ -134,7 +134,7 @@ test("all: every step goes but one a live session used; image snapshots stay and
 test("the automatic GC applies SVCD_CACHE_KEEP_STORAGE at connect", async ({ cd }) => {
   const out = await session((c) => step(c, "auto", 2).stdout());
   assert.ok(await stored(cd, out));
-  rmSync(Paths.fromEnv().cacheGcStamp, { force: true }); // no run within the last minute
+  rmSync(enginePaths().cacheGcStamp, { force: true }); // no run within the last minute
   process.env.SVCD_CACHE_KEEP_STORAGE = "0";
   try {
     await session(async () => {}); // close waits for the run connect started
@@ -146,7 +146,7 @@ test("the automatic GC applies SVCD_CACHE_KEEP_STORAGE at connect", async ({ cd 
 });
 
 test("prune() also removes logs of services gone for longer than olderThanMs, and only those", async () => {
-  const dir = Paths.fromEnv().serviceLogsDir;
+  const dir = enginePaths().serviceLogsDir;
   mkdirSync(dir, { recursive: true });
   // Two runs of services whose containers no longer exist: one stopped ten minutes ago (inside the retention that
   // connect applies by itself), one a moment ago.
