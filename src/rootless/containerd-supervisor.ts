@@ -72,7 +72,8 @@ export async function superviseContainerd(opts: SupervisorOptions): Promise<numb
       let ended = false;
       const exited = new Promise<string>((resolve) => {
         run.once("error", (err) => resolve(`could not be started (${err.message})`));
-        run.once("exit", (code, sig) => resolve(sig ? `was killed by ${sig}` : `exited with code ${code}`));
+        // "close", not "exit": containerd's last lines (why it died) are in the log before the supervisor moves on.
+        run.once("close", (code, sig) => resolve(sig ? `was killed by ${sig}` : `exited with code ${code}`));
       }).finally(() => (ended = true));
       if (run.pid !== undefined) writePidFile(opts.childPidFile, run.pid);
       note(`containerd started (pid ${run.pid ?? "?"})`);
