@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import type { ContainerDef, ServiceDef } from "./container-def.js";
 import { resolveContainerPath } from "./container-path.js";
-import { assertDialHost } from "./dial-host.js";
+import { assertDialHost } from "../common/dial-host.js";
 import {
   assertArgs,
   assertDnsLabel,
