@@ -214,6 +214,8 @@ function rows(): Row[] {
   add("async", "engine.serviceHostname(args with NUL)", ["args[0]"], async (c) => (await c.engine()).serviceHostname(wireService({ args: ["a\0"] })));
   add("async", "engine.startService(exposePort 0)", ["port", "0"], async (c) => (await c.engine()).startService(wireService({}, { op: "exposePort", port: 0, protocol: "TCP", skipHealthcheck: true })));
   add("async", "engine.stopService(healthcheckTimeoutMs -1)", ["healthcheckTimeoutMs", "-1"], async (c) => (await c.engine()).stopService(wireService({ healthcheckTimeoutMs: -1 }), { kill: true }));
+  add("async", "engine.up(frontend 0)", ["frontend port", "0"], async (c) =>
+    (await c.engine()).up(wireService({}, { op: "exposePort", port: 8080, protocol: "TCP", skipHealthcheck: true }), { ports: [{ backend: 8080, frontend: 0 }] }));
   add("async", "engine.up(host service for u@h)", ["host", q("u@h")], async (c) =>
     (await c.engine()).up(bad<ServiceDef>({ kind: "host", host: "u@h", ports: [{ frontend: 1, backend: 1, protocol: "TCP" }] }), { ports: [{ backend: 1 }], random: true }));
 
