@@ -94,6 +94,11 @@ export class EmbeddedEngine implements Engine {
     return this.#parts.services.up(def, request, this.#signal(options.signal));
   }
 
+  /** @internal For tests: how many `up` sessions are open. */
+  get openUpSessions(): number {
+    return this.#parts.services.openUpSessions;
+  }
+
   async prune(options: PruneOptions, call: CallOptions = {}): Promise<PruneResult> {
     const signal = this.#signal(call.signal);
     const { keepStorageBytes, olderThanMs, all } = options;
