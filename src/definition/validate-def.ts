@@ -29,6 +29,11 @@ function assertObject(value: unknown, what: string): asserts value is Record<str
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${what} must be an object`);
 }
 
+/** The builders record the flag as `true` or leave it out (false keeps digests): anything else is not theirs. */
+function assertInsecureFlag(value: unknown, what: string): void {
+  if (value !== undefined && value !== true) throw new InvalidArgumentError(`${what} ${quote(value)}: use true or leave it out`);
+}
+
 /** Throws InvalidArgumentError naming the first bad field of a container definition. */
 export function assertContainerDef(def: unknown, what = "container definition", depth = 0): asserts def is ContainerDef {
   assertObject(def, what);
@@ -72,6 +77,7 @@ export function assertContainerDef(def: unknown, what = "container definition", 
         assertOptionalBoolean(op.useEntrypoint, `${at}.useEntrypoint`);
         if (op.stdin !== undefined) assertInlineData(op.stdin, `${at}.stdin`);
         assertOneOf(op.expect, ["SUCCESS", "FAILURE", "ANY"], `${at}.expect`);
+        assertInsecureFlag(op.insecureRootCapabilities, `${at}.insecureRootCapabilities`);
         break;
       case "exposePort":
       case "unexposePort":
@@ -113,6 +119,7 @@ export function assertServiceDef(def: unknown, what = "service definition", dept
     assertContainerDef(def.container, `${what}.container`, depth);
     if (def.args !== undefined) assertArgs(def.args, `${what}.args`);
     assertOptionalBoolean(def.useEntrypoint, `${what}.useEntrypoint`);
+    assertInsecureFlag(def.insecureRootCapabilities, `${what}.insecureRootCapabilities`);
     const timeout = def.healthcheckTimeoutMs;
     if (timeout !== undefined && (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout <= 0)) {
       throw new InvalidArgumentError(`${what}.healthcheckTimeoutMs ${quote(timeout)}: use a positive number of milliseconds`);
