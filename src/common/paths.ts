@@ -61,8 +61,13 @@ export class Paths {
   get containerdConfig(): string {
     return join(this.runtime, "containerd.toml");
   }
+  /** The supervisor's pid record (`<pid> <start time>`). */
   get containerdPidFile(): string {
     return join(this.runtime, "containerd.pid");
+  }
+  /** containerd's own pid record, rewritten by the supervisor at every restart. */
+  get containerdDaemonPidFile(): string {
+    return join(this.runtime, "containerd-daemon.pid");
   }
   get containerdLog(): string {
     return join(this.state, "containerd.log");

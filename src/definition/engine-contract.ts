@@ -26,8 +26,9 @@ export type ProgressEvent =
   | { type: "pulled"; ref: string; digest: string }
   | { type: "exec"; command: string[]; cached: boolean };
 
-/** A port mapping for `up`: host `frontend` (0: any free port) → service `backend`. */
+/** A port mapping for `up`: host `frontend` → service `backend`, both 1–65535. */
 export interface UpPortRequest {
+  /** Default: the backend port. 0 is refused, not "any free port": `random: true` asks for free ports (DESIGN §2). */
   frontend?: number;
   backend: number;
   protocol?: PortProtocol;

@@ -6,5 +6,5 @@ export * from "./engine-contract.js";
 export * from "./hostname.js";
 export * from "./validate.js";
 export * from "./container-path.js";
-export * from "./dial-host.js";
+export { assertDialHost } from "../common/dial-host.js";
 export * from "./validate-def.js";

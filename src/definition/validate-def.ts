@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import type { ContainerDef, ServiceDef } from "./container-def.js";
 import { resolveContainerPath } from "./container-path.js";
-import { assertDialHost } from "./dial-host.js";
+import { assertDialHost } from "../common/dial-host.js";
 import {
   assertArgs,
   assertDnsLabel,
@@ -27,6 +27,11 @@ const PROTOCOLS = ["TCP", "UDP"] as const;
 
 function assertObject(value: unknown, what: string): asserts value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${what} must be an object`);
+}
+
+/** The builders record the flag as `true` or leave it out (false keeps digests): anything else is not theirs. */
+function assertInsecureFlag(value: unknown, what: string): void {
+  if (value !== undefined && value !== true) throw new InvalidArgumentError(`${what} ${quote(value)}: use true or leave it out`);
 }
 
 /** Throws InvalidArgumentError naming the first bad field of a container definition. */
@@ -72,6 +77,7 @@ export function assertContainerDef(def: unknown, what = "container definition", 
         assertOptionalBoolean(op.useEntrypoint, `${at}.useEntrypoint`);
         if (op.stdin !== undefined) assertInlineData(op.stdin, `${at}.stdin`);
         assertOneOf(op.expect, ["SUCCESS", "FAILURE", "ANY"], `${at}.expect`);
+        assertInsecureFlag(op.insecureRootCapabilities, `${at}.insecureRootCapabilities`);
         break;
       case "exposePort":
       case "unexposePort":
@@ -113,6 +119,7 @@ export function assertServiceDef(def: unknown, what = "service definition", dept
     assertContainerDef(def.container, `${what}.container`, depth);
     if (def.args !== undefined) assertArgs(def.args, `${what}.args`);
     assertOptionalBoolean(def.useEntrypoint, `${what}.useEntrypoint`);
+    assertInsecureFlag(def.insecureRootCapabilities, `${what}.insecureRootCapabilities`);
     const timeout = def.healthcheckTimeoutMs;
     if (timeout !== undefined && (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout <= 0)) {
       throw new InvalidArgumentError(`${what}.healthcheckTimeoutMs ${quote(timeout)}: use a positive number of milliseconds`);

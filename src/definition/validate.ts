@@ -1,6 +1,7 @@
 // Validation of every value a builder accepts, so hostile input fails at the call that took it. Each error names
 // the parameter and (JSON-quoted, so a newline or NUL cannot forge a log line) the value.
 import { InvalidArgumentError } from "../common/errors.js";
+import { quote } from "../common/quote.js";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -15,11 +16,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 export const MAX_INLINE_BYTES = 8 * 1024 * 1024;
 
-/** A value for an error message: JSON-quoted, cut at 80 characters. */
-export function quote(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+export { quote };
 
 export function assertString(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string") throw new InvalidArgumentError(`${what} must be a string, got ${typeof value}`);

@@ -1,8 +1,23 @@
-// The in-process engine: evaluates definitions and runs services against one containerd for one session.
+// The in-process engine: evaluates definitions and runs services against one containerd for one session. Every
+// definition is validated whole at this door (assertContainerDef / assertServiceDef): the builders check each call,
+// but the daemon's wire (or any hand-made value) reaches the engine without them, and must be refused before
+// anything is created.
 import type { ContainerdClient } from "../containerd/index.js";
 import { CancelledError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import type { CallOptions, ContainerDef, Engine, PruneOptions, PruneResult, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
+import {
+  assertContainerDef,
+  assertServiceDef,
+  type CallOptions,
+  type ContainerDef,
+  type Engine,
+  type PruneOptions,
+  type PruneResult,
+  type ServiceDef,
+  type SyncResult,
+  type UpRequest,
+  type UpSession,
+} from "../definition/index.js";
 import type { BuildCache } from "./build-cache.js";
 import type { Evaluator } from "./evaluator.js";
 import type { AutoGc } from "./prune/auto-gc.js";
@@ -43,33 +58,45 @@ export class EmbeddedEngine implements Engine {
   }
 
   async sync(def: ContainerDef, options: CallOptions = {}): Promise<SyncResult> {
+    assertContainerDef(def);
     const signal = this.#signal(options.signal);
     const { resolved, lastExec } = await this.#parts.evaluator.build(def, signal);
     return lastExec ? { digest: resolved.digest, lastExec: await lastExec.read(signal) } : { digest: resolved.digest };
   }
 
   async readFile(def: ContainerDef, path: string, options: CallOptions = {}): Promise<Buffer> {
+    assertContainerDef(def);
     return this.#parts.evaluator.readFile(def, path, this.#signal(options.signal));
   }
 
   async digest(def: ContainerDef, options: CallOptions = {}): Promise<string> {
+    assertContainerDef(def);
     return (await this.#parts.evaluator.resolve(def, this.#signal(options.signal))).digest;
   }
 
-  serviceHostname(def: ServiceDef, options: CallOptions = {}): Promise<string> {
+  async serviceHostname(def: ServiceDef, options: CallOptions = {}): Promise<string> {
+    assertServiceDef(def);
     return this.#parts.services.hostname(def, this.#signal(options.signal));
   }
 
   async startService(def: ServiceDef, options: CallOptions = {}): Promise<void> {
+    assertServiceDef(def);
     await this.#parts.services.start(def, this.#signal(options.signal));
   }
 
-  stopService(def: ServiceDef, stop: { kill: boolean }, options: CallOptions = {}): Promise<void> {
+  async stopService(def: ServiceDef, stop: { kill: boolean }, options: CallOptions = {}): Promise<void> {
+    assertServiceDef(def);
     return this.#parts.services.stop(def, stop, this.#signal(options.signal));
   }
 
-  up(def: ServiceDef, request: UpRequest, options: CallOptions = {}): Promise<UpSession> {
+  async up(def: ServiceDef, request: UpRequest, options: CallOptions = {}): Promise<UpSession> {
+    assertServiceDef(def);
     return this.#parts.services.up(def, request, this.#signal(options.signal));
+  }
+
+  /** @internal For tests: how many `up` sessions are open. */
+  get openUpSessions(): number {
+    return this.#parts.services.openUpSessions;
   }
 
   async prune(options: PruneOptions, call: CallOptions = {}): Promise<PruneResult> {

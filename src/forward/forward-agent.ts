@@ -22,6 +22,7 @@
 import { Socket as DgramSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { abortable } from "../common/abortable.js";
+import { assertDialHost } from "../common/dial-host.js";
 import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
@@ -31,7 +32,7 @@ import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
 import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";
 import { BridgeAddresses, checkDeviceName } from "./bridge-addresses.js";
-import { checkHostName, HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
+import { HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 import { SendBudget } from "./send-budget.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
 
@@ -191,7 +192,7 @@ export class ForwardAgent {
   ): Promise<ForwardHandle> {
     checkEndpoint(listen?.address, listen?.port);
     checkProtocol(listen.protocol);
-    checkHostName(dial?.host);
+    assertDialHost(dial?.host, "dial host");
     checkPort(dial.port);
     if (opts.dialTimeoutMs !== undefined) checkTimeout(opts.dialTimeoutMs, "dialTimeoutMs");
     if (opts.idleMs !== undefined) checkTimeout(opts.idleMs, "idleMs", MAX_IDLE_MS);

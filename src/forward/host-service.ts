@@ -8,7 +8,7 @@
 //   channel; more datagrams are dropped.
 import { lookup } from "node:dns/promises";
 import { connect, isIP, type Socket } from "node:net";
-import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
+import { EngineUnavailableError } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import type { DatagramMessage, DatagramPeer } from "./agent-protocol.js";
 import { resetQuietly } from "./agent-dispatcher.js";
@@ -20,7 +20,7 @@ const log = debug("forward");
 
 /** Where a host service's traffic goes on the caller's host. */
 export interface HostDialTarget {
-  /** An IP literal or a host name (letters, digits, '.', '-'), resolved on the caller's side. */
+  /** An IP literal (no zone) or a DNS name (assertDialHost), resolved on the caller's side. */
   host: string;
   port: number;
 }
@@ -33,17 +33,6 @@ export interface HostServiceOptions {
   dialTimeoutMs?: number;
   /** UDP: a peer's host socket closes after this long without traffic. Default 60 000. */
   idleMs?: number;
-}
-
-/** Throws InvalidArgumentError unless host is an IP literal or a host name of letters, digits, '.' and '-'. */
-export function checkHostName(host: unknown): asserts host is string {
-  if (typeof host !== "string" || host.length === 0 || host.length > 253) {
-    throw new InvalidArgumentError(`not a host name or IP address: ${JSON.stringify(host)}`);
-  }
-  if (isIP(host) !== 0) return;
-  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.startsWith("-") || host.startsWith(".") || host.includes("..")) {
-    throw new InvalidArgumentError(`not a host name or IP address (letters, digits, '.', '-'): ${JSON.stringify(host)}`);
-  }
 }
 
 /** Resolves host for a UDP socket, preferring IPv4 (services on "localhost" mostly bind 127.0.0.1). */

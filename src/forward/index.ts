@@ -7,6 +7,6 @@ export {
   type ForwardTarget,
   type HostServiceListen,
 } from "./forward-agent.js";
-export { checkHostName, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
+export { type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 export { type WaitForPortOptions } from "./port-waiter.js";
 export { backoffDelay } from "../common/backoff.js";

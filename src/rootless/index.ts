@@ -10,7 +10,6 @@ export {
   ensureManagedContainerd,
   stopManagedContainerd,
   managedPids,
-  containerdDaemonPidFile,
   checkBinaries,
   INSTALL_HINT,
   type ManagedContainerd,

@@ -3,7 +3,7 @@
 // running for the next process.
 //
 // On-disk layout (all paths from `Paths`): containerdConfig (rewritten on every start), containerdPidFile (the
-// supervisor, `<pid> <start time>`, written by the supervisor), containerd-daemon.pid beside it (containerd itself,
+// supervisor, `<pid> <start time>`, written by the supervisor), containerdDaemonPidFile (containerd itself,
 // rewritten at every restart), containerdLog (capped, with one rotated `.1`; capped-log.ts), containerdSocket
 // (+ `.ttrpc`), containerdLock (flock, see common/file-lock.ts). Invariants: only the holder of containerdLock starts,
 // stops or cleans up; a pidfile names a live supervisor or is stale and removed; a process is only signalled when
@@ -13,7 +13,6 @@
 // supplies a runner that starts it as rootlesskit's child (and per-user `Paths`): the supervisor then holds the
 // namespaces and restarts containerd inside them; it records its own pid, whatever the runner put around it.
 import { closeSync, fstatSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { EngineUnavailableError, SvcdError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
@@ -157,15 +156,10 @@ export async function checkBinaries(runner: ProcessRunner, env: NodeJS.ProcessEn
   );
 }
 
-/** Where the supervisor records containerd's own pid (rewritten at every restart). */
-export function containerdDaemonPidFile(paths: Paths): string {
-  return join(dirname(paths.containerdPidFile), "containerd-daemon.pid");
-}
-
 /** The running supervisor and containerd of these Paths, from their pidfiles (undefined: not running). */
 export function managedPids(paths: Paths): { supervisor: number | undefined; containerd: number | undefined } {
   const sup = readPidFile(paths.containerdPidFile);
-  const daemon = readPidFile(containerdDaemonPidFile(paths));
+  const daemon = readPidFile(paths.containerdDaemonPidFile);
   return {
     supervisor: sup && recordAlive(sup, SUPERVISOR_PROGRAM) ? sup.pid : undefined,
     containerd: daemon && recordAlive(daemon, DAEMON_PROGRAM) ? daemon.pid : undefined,
@@ -192,7 +186,7 @@ async function startLocked(opts: ManagedContainerdOptions): Promise<ManagedConta
     log: paths.containerdLog,
     logMaxBytes: opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
     pidFile: paths.containerdPidFile,
-    childPidFile: containerdDaemonPidFile(paths),
+    childPidFile: paths.containerdDaemonPidFile,
     makeDirs: [...(opts.launcher?.makeDirs ?? [])],
     program: DAEMON_PROGRAM,
     args: ["--config", paths.containerdConfig],
@@ -270,13 +264,13 @@ async function waitUntilServing(address: string, probe: ContainerdProbe, opts: W
 
 /** A containerd whose supervisor is gone (killed outright) keeps serving unsupervised: stops it; true when one ran. */
 async function terminateOrphan(paths: Paths, graceMs: number, signal?: AbortSignal): Promise<boolean> {
-  const daemon = readPidFile(containerdDaemonPidFile(paths));
+  const daemon = readPidFile(paths.containerdDaemonPidFile);
   const orphan = daemon !== undefined && recordAlive(daemon, DAEMON_PROGRAM);
   if (orphan) {
     log("stopping the managed containerd pid %d (its supervisor is gone)", daemon.pid);
     await terminate(daemon, graceMs, signal);
   }
-  removePidFile(containerdDaemonPidFile(paths));
+  removePidFile(paths.containerdDaemonPidFile);
   return orphan;
 }
 

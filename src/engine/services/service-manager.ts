@@ -64,6 +64,7 @@ export class ServiceManager {
   readonly #startContext: ServiceStartContext;
   /** Teardowns still finishing after their services stopped; the session's end waits for them. */
   readonly #finishing = new Set<Promise<void>>();
+  /** `up` sessions not closed yet (each leaves the set when it closes, by its handle or its service's exit). */
   readonly #ups = new Set<UpSession>();
 
   constructor(deps: ServiceManagerDeps) {
@@ -118,9 +119,12 @@ export class ServiceManager {
     const bind = upBindAddress(request);
     const mappings = await upMappings(request, async () => (await this.#deps.builder.resolve(def.container, signal)).plan.exposedPorts);
     const lease = await this.#acquire(def, signal);
-    const session = await forwardUp(lease, mappings, { bind, host: this.#deps.host, agent: this.#deps.agent, signal });
-    this.#ups.add(session);
-    return session;
+    return forwardUp(lease, mappings, { bind, host: this.#deps.host, agent: this.#deps.agent, signal, open: this.#ups });
+  }
+
+  /** @internal For tests: how many `up` sessions are open. */
+  get openUpSessions(): number {
+    return this.#ups.size;
   }
 
   /** Stops every service of the session and waits until each is completely torn down. */

@@ -45,7 +45,14 @@ export async function upMappings(request: UpRequest, exposedPorts: () => Promise
 export async function forwardUp(
   lease: ServiceLease<{ ip: string; exited: Promise<unknown> }>,
   mappings: PortMapping[],
-  opts: { bind: string; host: HostAdapter; agent: () => Promise<ForwardAgent>; signal?: AbortSignal | undefined },
+  opts: {
+    bind: string;
+    host: HostAdapter;
+    agent: () => Promise<ForwardAgent>;
+    signal?: AbortSignal | undefined;
+    /** Holds the session while it is open: added before anything can close it, removed once it has closed. */
+    open?: Set<UpSession>;
+  },
 ): Promise<UpSession> {
   const { bind, host, signal } = opts;
   const handles: ForwardHandle[] = [];
@@ -86,7 +93,8 @@ export async function forwardUp(
     throw err;
   }
   let closing: Promise<void> | undefined;
-  const session: UpSession = { ports, close: () => (closing ??= close()) };
+  const session: UpSession = { ports, close: () => (closing ??= close().finally(() => opts.open?.delete(session))) };
+  opts.open?.add(session);
   void service.exited.then(() => session.close()); // a dead service's ports are freed at once
   return session;
 }

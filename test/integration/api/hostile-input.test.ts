@@ -4,6 +4,8 @@
 // same before and after. Where it fails: `sync` rows throw at the builder call that took the value (DESIGN.md: hostile
 // input fails at the call that took it); `async` rows are Promise-returning calls that reject before the engine is
 // asked; `eval` rows need the host (does a host directory exist?) and fail when evaluated, before anything is made.
+// `engine.*` rows hand a hand-built definition (the daemon's wire input) straight to the engine, which refuses it at
+// its door.
 // The host-directory walk is tested here too: it never follows a symlink out of the directory.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -13,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { enginePaths } from "../../rig/engine.js";
-import { MAX_ARG_BYTES, MAX_INLINE_BYTES } from "../../../src/definition/index.js";
+import { MAX_ARG_BYTES, MAX_INLINE_BYTES, type ContainerDef, type ServiceDef } from "../../../src/definition/index.js";
 import { CacheVolume, Directory, InvalidArgumentError, connect, type Client, type Container } from "../../../src/index.js";
 
 const NAMESPACE = "svcd-test-hostile";
@@ -200,6 +202,22 @@ function rows(): Row[] {
   add("async", "connect({ registryMirrors: file:// })", ["registryMirrors", q("file:///etc")], () => connect({ namespace: NAMESPACE, registryMirrors: { "docker.io": "file:///etc" } }));
   add("async", "connect({ registryMirrors: user info })", ["registryMirrors", "credentials"], () => connect({ namespace: NAMESPACE, registryMirrors: { "docker.io": "http://u:p@127.0.0.1:1" } }));
   add("async", "connect({ containerd: NUL })", ["containerd socket path", q("/run/x\0")], () => connect({ namespace: NAMESPACE, containerd: "/run/x\0" }));
+
+  // --- hand-built definitions straight to the engine (the daemon's wire input): refused at its door ---
+  const busybox = { op: "from", ref: "busybox" } as const;
+  const wire = (...ops: unknown[]) => bad<ContainerDef>({ ops: [busybox, ...ops, { op: "exec", args: ["true"], useEntrypoint: false, expect: "SUCCESS" }] });
+  const wireService = (fields: Record<string, unknown>, ...ops: unknown[]) => bad<ServiceDef>({ kind: "container", container: wire(...ops), useEntrypoint: false, ...fields });
+  const envName = wire({ op: "env", name: "A=B", value: "" });
+  add("async", "engine.sync(env name A=B)", ["environment variable name", q("A=B")], async (c) => (await c.engine()).sync(envName));
+  add("async", "engine.readFile(env name A=B)", ["environment variable name", q("A=B")], async (c) => (await c.engine()).readFile(envName, "/etc/passwd"));
+  add("async", "engine.digest(mountCache ../etc)", ["cache volume name", q("../etc")], async (c) => (await c.engine()).digest(wire({ op: "mountCache", path: "/c", volume: "../etc", sharing: "SHARED" })));
+  add("async", "engine.serviceHostname(args with NUL)", ["args[0]"], async (c) => (await c.engine()).serviceHostname(wireService({ args: ["a\0"] })));
+  add("async", "engine.startService(exposePort 0)", ["port", "0"], async (c) => (await c.engine()).startService(wireService({}, { op: "exposePort", port: 0, protocol: "TCP", skipHealthcheck: true })));
+  add("async", "engine.stopService(healthcheckTimeoutMs -1)", ["healthcheckTimeoutMs", "-1"], async (c) => (await c.engine()).stopService(wireService({ healthcheckTimeoutMs: -1 }), { kill: true }));
+  add("async", "engine.up(frontend 0)", ["frontend port", "0"], async (c) =>
+    (await c.engine()).up(wireService({}, { op: "exposePort", port: 8080, protocol: "TCP", skipHealthcheck: true }), { ports: [{ backend: 8080, frontend: 0 }] }));
+  add("async", "engine.up(host service for u@h)", ["host", q("u@h")], async (c) =>
+    (await c.engine()).up(bad<ServiceDef>({ kind: "host", host: "u@h", ports: [{ frontend: 1, backend: 1, protocol: "TCP" }] }), { ports: [{ backend: 1 }], random: true }));
 
   // --- needs the host: a host directory that is missing or not a directory, found when evaluated ---
   const mounted = (c: Client, path: string): Container => base(c).withMountedDirectory("/src", c.host().directory(path)).withExec(["true"]);

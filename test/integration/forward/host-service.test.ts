@@ -169,6 +169,9 @@ test("hostService validates its arguments before touching anything", async () =>
     [{ address: ADDR, port: 80, protocol: "SCTP" }, { host: "localhost", port: 80 }],
     [{ address: ADDR, port: 80, protocol: "TCP" }, { host: "local host", port: 80 }],
     [{ address: ADDR, port: 80, protocol: "TCP" }, { host: "-x", port: 80 }],
+    // The forward layer checks the dial host as the definition does (assertDialHost): no zone index, no bad IPv4
+    // passing as a name, DNS labels only.
+    ...["fe80::1%eth0", "999.1.1.1", "1.2.3.4.5", `${"a".repeat(64)}.com`, "a-.b"].map((host): [unknown, unknown] => [{ address: ADDR, port: 80, protocol: "TCP" }, { host, port: 80 }]),
     [{ address: ADDR, port: 80, protocol: "TCP" }, { host: "localhost", port: 70000 }],
   ];
   for (const [listen, dial] of bad) {

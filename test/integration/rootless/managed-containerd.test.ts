@@ -92,7 +92,8 @@ function supervisedDaemons(paths: Paths): number[] {
   return daemonsFor(paths).map((pid) => {
     const ppid = Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
     assert.is(readFileSync(`/proc/${ppid}/comm`, "utf8").trim(), SUPERVISOR_PROGRAM, `containerd ${pid} runs under the supervisor`);
-    assert.is(managedPids(paths).containerd, pid, "containerd-daemon.pid names it");
+    assert.is(readPidFile(paths.containerdDaemonPidFile)?.pid, pid, "Paths.containerdDaemonPidFile names it");
+    assert.is(managedPids(paths).containerd, pid, "managedPids reads it");
     return ppid;
   });
 }
@@ -352,6 +353,7 @@ test("(f) stop terminates the daemon and removes its socket and pidfile", async 
   assert.not.ok(recordRunning({ pid: got.pid!, startTime: readStart(got.pid!) ?? "gone" }), "process exited");
   assert.not.ok(existsSync(paths.containerdSocket));
   assert.not.ok(existsSync(paths.containerdPidFile));
+  assert.not.ok(existsSync(paths.containerdDaemonPidFile));
   assert.not.ok(await answers(paths.containerdSocket, probe));
   assert.not.ok(await stopManagedContainerd(paths, { runner }), "nothing left to stop");
   // And the next call starts a fresh one.

@@ -3,7 +3,7 @@
 // by the kernel (no NET_ADMIN/NET_RAW) and reported as "failed"; from a container with insecureRootCapabilities
 // they run, and every probe after them must still be "blocked". Output: one "<probe> <outcome>" line each.
 // Bounds use `timeout N wget`: busybox-static's `wget -T` segfaults (exit 139), which would read as "blocked".
-import type { Container } from "../../../src/index.js";
+import type { Container, WithExecOptions } from "../../../src/index.js";
 
 /** What the prober knows of its target (learnt from the hub side, never from the prober's own view). */
 export interface IsolationTarget {
@@ -25,16 +25,20 @@ export type ProbeOutcomes = Record<string, string>;
 export const REACH_PROBES = ["ipv4", "ping4", "ipv6-ll", "ping6-ll", "ping6-ff02", "ipv4-changed-mac", "ping-from-other-ip", "ipv4-after-garp"];
 
 /**
- * The prober with the probe script as its exec. It first waits (up to 10 s) for a link-local address on its eth0:
- * a privileged prober turns IPv6 on itself, a default one needs the test to do it from the hub side.
+ * The prober with the probe script as its exec (`options` passed to withExec, e.g. insecureRootCapabilities). It first
+ * waits (up to 10 s) for a usable link-local address on its eth0 ("ipv6-on"): a privileged prober turns IPv6 on
+ * itself (remounting the read-only /proc/sys), a default one needs the test to do it from the hub side.
  */
-export function isolationProbe(prober: Container, t: IsolationTarget): Container {
+export function isolationProbe(prober: Container, t: IsolationTarget, options: WithExecOptions = {}): Container {
   const ll = `${t.linkLocal}%eth0`;
   const script = [
-    "sysctl -q -w net.ipv6.conf.eth0.disable_ipv6=0 2>/dev/null",
-    "i=0; until ip -6 addr show dev eth0 | grep -q fe80 || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done",
+    "mount -o remount,rw /proc/sys 2>/dev/null",
+    "sysctl -q -w net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth0.disable_ipv6=0 2>/dev/null",
+    'll() { ip -6 addr show dev eth0 | grep fe80 | grep -qv tentative; }',
+    "i=0; until ll || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done",
     'reach() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name reached"; else echo "$name blocked"; fi; }',
     'act() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name failed"; fi; }',
+    "act ipv6-on ll",
     `reach own timeout 3 wget -qO- http://${t.own.alias}:${t.own.port}/`,
     `reach ipv4 timeout 2 wget -qO- http://${t.ipv4}:${t.port}/`,
     `reach ping4 ping -c 1 -W 2 ${t.ipv4}`,
@@ -56,12 +60,12 @@ export function isolationProbe(prober: Container, t: IsolationTarget): Container
     `reach ipv4-after-garp timeout 2 wget -qO- http://${t.ipv4}:${t.port}/`,
     `reach own-after timeout 3 wget -qO- http://${t.own.alias}:${t.own.port}/`,
   ].join("\n");
-  return prober.withExec(["sh", "-c", script]);
+  return prober.withExec(["sh", "-c", script], options);
 }
 
 /** Runs the probes and parses their lines. */
-export async function runIsolationProbe(prober: Container, t: IsolationTarget): Promise<ProbeOutcomes> {
-  const out = await isolationProbe(prober, t).stdout();
+export async function runIsolationProbe(prober: Container, t: IsolationTarget, options: WithExecOptions = {}): Promise<ProbeOutcomes> {
+  const out = await isolationProbe(prober, t, options).stdout();
   const outcomes: ProbeOutcomes = {};
   for (const line of out.split("\n").filter(Boolean)) {
     const [name, outcome] = line.split(" ");

@@ -187,11 +187,14 @@ test("another session cannot resolve or reach a service the first started", asyn
     const ip = hostsLine!.split(/\s+/)[0]!;
     assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
     // The other session's client is on the hub network too (it binds a service of its own), yet neither the name
-    // nor the address of the first session's service answers there.
+    // nor the address of the first session's service answers there. Bounded by `timeout`: busybox-static's
+    // `wget -T` segfaults, which would read as "unreachable" whatever the network did.
     const own = httpd(other, "own").asService();
     const probe = (target: string) =>
-      busybox(other).withServiceBinding("own", own)
-        .withExec(["sh", "-c", `wget -qO- http://own:8080; echo; wget -T 2 -qO- http://${target}:8080 || echo unreachable`]).stdout();
+      busybox(other).withServiceBinding("own", own).withEnvVariable("BUST", unique())
+        .withExec(["sh", "-c", `wget -qO- http://own:8080; echo; timeout 2 wget -qO- http://${target}:8080 || echo unreachable`]).stdout();
+    // Positive control: the same bounded fetch does answer where there is something to reach.
+    assert.is(await probe("own"), "own\nown");
     assert.is(await probe(name), "own\nunreachable\n");
     assert.is(await probe(ip), "own\nunreachable\n");
   } finally {

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { createServer, connect as tcpConnect } from "node:net";
 import { request } from "node:http";
 import { connect, type Client } from "../../../src/index.js";
+import type { EmbeddedEngine } from "../../../src/engine/index.js";
 import { rejectsWith } from "../../helpers/errors.js";
 
 const test = suite<{ client: Client }>("up");
@@ -130,6 +131,23 @@ test("aborting the signal closes the forward", async ({ client }) => {
     s.once("connect", () => reject(new Error("still listening")));
     s.once("error", () => resolve());
   });
+});
+
+test("closed up sessions are let go: many up/close cycles leave none held by the engine", async ({ client }) => {
+  const engine = (await client.engine()) as EmbeddedEngine;
+  const svc = web(client);
+  await svc.start(); // running across the cycles, so each up only forwards
+  try {
+    assert.is(engine.openUpSessions, 0, "every earlier test closed its up");
+    for (let i = 0; i < 20; i++) await (await svc.up({ random: true })).close();
+    assert.is(engine.openUpSessions, 0);
+    const open = await svc.up({ random: true });
+    assert.is(engine.openUpSessions, 1);
+    await open.close();
+    assert.is(engine.openUpSessions, 0);
+  } finally {
+    await svc.stop();
+  }
 });
 
 test.run();

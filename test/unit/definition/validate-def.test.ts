@@ -18,6 +18,8 @@ test("every definition the builders make passes", () => {
   assertContainerDef(full.definition());
   assertServiceDef(full.asService().definition());
   assertServiceDef(db.definition());
+  assertContainerDef(full.withExec(["id"], { insecureRootCapabilities: true }).definition());
+  assertServiceDef(full.asService({ insecureRootCapabilities: true }).definition());
   assertServiceDef(client.host().service([{ backend: 1, frontend: 2, protocol: "UDP" }], { host: "db.internal" }).definition());
 });
 
@@ -40,6 +42,7 @@ test("a hand-made definition with a hostile field is refused, naming it", () => 
     ["huge file", bad((ops) => ops.push({ op: "newFile", path: "/f", contents: "x".repeat(8 * 1024 * 1024 + 1), permissions: 0o644 })), /contents is 8388609 bytes/],
     ["user with a newline", bad((ops) => ops.push({ op: "user", user: "root\nx" })), /user/],
     ["ref with a newline", bad((ops) => ops.unshift({ op: "from", ref: "busybox\n" })), /ref/],
+    ["insecure flag \"yes\"", bad((ops) => ops.push({ op: "exec", args: ["true"], useEntrypoint: false, expect: "SUCCESS", insecureRootCapabilities: "yes" as unknown as true })), /insecureRootCapabilities "yes"/],
   ];
   for (const [name, def, message] of cases) assert.throws(() => assertContainerDef(def), isCode("INVALID_ARGUMENT", message), name);
   assert.throws(() => assertContainerDef(null), isCode("INVALID_ARGUMENT"));
@@ -55,6 +58,7 @@ test("service definitions: hostnames, hosts, ports, kinds and nesting depth", ()
     ["no ports", { ...host, ports: [] }, /at least one port/],
     ["unknown kind", { kind: "vm" }, /unknown kind "vm"/],
     ["timeout 0", { ...db.definition(), healthcheckTimeoutMs: 0 }, /healthcheckTimeoutMs/],
+    ["insecure flag false", { ...db.definition(), insecureRootCapabilities: false }, /insecureRootCapabilities false/],
   ] as [string, unknown, RegExp][]) {
     assert.throws(() => assertServiceDef(def), isCode("INVALID_ARGUMENT", message), name);
   }
