@@ -209,6 +209,7 @@ export class Evaluator {
               runner,
               ...(runSignal ? { signal: runSignal } : {}),
               maxOutputBytes: 64 * 1024 * 1024,
+              beforeStart: net.admitted,
               onExit: async ({ snapshotKey }) => {
                 if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
                 stored = await cache.storeOutputs(leased, result, signal);

@@ -106,6 +106,11 @@ export interface StartContainerOptions extends OutputOptions {
    * A throw fails the run/delete; the rest of the cleanup still completes.
    */
   onExit?: (info: ContainerExitInfo) => Promise<void>;
+  /**
+   * Awaited once the task is created and before its process starts: work that only has to be done by then (the
+   * network port's admission) overlaps the task's creation. A throw fails the start; everything made is removed.
+   */
+  beforeStart?: () => Promise<void>;
   paths: Paths;
   runner: ProcessRunner;
   signal?: AbortSignal;
@@ -210,6 +215,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       if (natural) exitStatus = status;
     }, { retry: true });
     void io.writeStdin(() => client.tasks.closeIO({ container_id: id, stdin: true }).then(() => undefined)).catch((err) => log("%s: stdin: %s", id, err));
+    if (opts.beforeStart) await opts.beforeStart();
     throwIfAborted(signal);
 
     const { pid } = await client.tasks.start({ container_id: id });

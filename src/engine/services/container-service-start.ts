@@ -71,6 +71,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       maxOutputBytes: 64 * 1024,
       onStdout: (chunk) => logs.write(chunk),
       onStderr: (chunk) => logs.write(chunk),
+      beforeStart: net.admitted,
       signal,
     });
     undo.push(() => task.delete());

@@ -24,6 +24,11 @@ export interface AttachedContainer {
   hostsPath: string;
   resolvConfPath: string;
   hostnamePath: string;
+  /**
+   * Resolves once the container's port is admitted to the session firewall (until then the hub drops every frame
+   * from it): await it before the container's process starts (startContainer's beforeStart). It runs meanwhile.
+   */
+  admitted(): Promise<void>;
   detach(): Promise<void>;
 }
 
@@ -63,8 +68,10 @@ export class SessionNetwork {
     const hub = await this.#hub();
     const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
     const firewall = this.#firewallOf(hub);
+    // The admission (one nft transaction) runs while the caller creates the container: only its process needs it.
+    const admitted = firewall.admitContainer(this.#key, net);
+    admitted.catch(() => {}); // the caller awaits it through admitted(); a failure also fails the start
     try {
-      await firewall.admitContainer(this.#key, net);
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
       const files = await this.#store.create(id, {
         hostname: opts.hostname,
@@ -80,6 +87,7 @@ export class SessionNetwork {
         ip: net.ip,
         netnsPath: net.netnsPath,
         ...files,
+        admitted: () => admitted,
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
@@ -91,6 +99,7 @@ export class SessionNetwork {
         },
       };
     } catch (err) {
+      await admitted.catch(() => {});
       await firewall.evictContainer(this.#key, net).catch(() => {});
       await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
       await this.#store.remove(id).catch(() => {});

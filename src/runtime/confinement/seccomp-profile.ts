@@ -14,9 +14,15 @@ import {
   PTRACE_SYSCALLS,
 } from "./syscall-policy.js";
 
-/** libseccomp architectures a filter covers, per Node's `process.arch`: the native one and its compat ABIs. */
+/**
+ * libseccomp architectures a filter covers, per Node's `process.arch`: the native one and its 32-bit compat ABI.
+ * x32 is left out on purpose: libseccomp's x86_64 filter sends every syscall with the x32 bit (nr ≥ 0x40000000) to
+ * the bad-architecture action (KILL), so x32 programs are refused outright rather than filtered — stricter, and
+ * x32 is off or absent in most kernels. A third ABI roughly doubles what runc spends compiling the filter per
+ * container (libseccomp merges x32 into the x86_64 program): ~5 ms of CPU per container start (bench/RESULTS.md).
+ */
 const ARCHITECTURES: Readonly<Record<string, readonly string[]>> = {
-  x64: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+  x64: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
   arm64: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
 };
 

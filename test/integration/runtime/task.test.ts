@@ -144,6 +144,29 @@ test("onExit: not after teardown's kill; a throwing hook fails the run and still
   assertNoLeaks();
 });
 
+test("beforeStart runs with the task created and its process not yet started; a throw fails the start and cleans up", async () => {
+  const seen: string[] = [];
+  const id = `task-${process.pid}-${++n}`;
+  const task = await startContainer(fx.client, {
+    ...opts({ args: ["true"] }),
+    id,
+    beforeStart: async () => {
+      const info = await fx.client.tasks.get({ container_id: id });
+      seen.push(info.process?.status ?? "none");
+    },
+  });
+  await task.wait();
+  await task.delete();
+  assert.equal(seen, ["CREATED"]);
+  const gateError = new Error("port not admitted");
+  const p = runContainer(fx.client, opts({ args: ["true"], beforeStart: async () => { throw gateError; } }));
+  await p.then(
+    () => assert.unreachable("should reject"),
+    (e: unknown) => assert.is(e, gateError),
+  );
+  assertNoLeaks();
+});
+
 test("reading files from a snapshot with the static busybox", async () => {
   const ro = { parent: fx.image.chainId, snapshotter: "overlayfs", paths: fx.paths, runner: fx.runner };
   const passwd = await readSnapshotFile(fx.client, "/etc/passwd", ro);
