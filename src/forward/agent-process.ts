@@ -183,7 +183,11 @@ export class AgentProcess {
       this.busy();
       signal?.addEventListener("abort", onAbort, { once: true });
       this.child.send(msg, handle, {}, (err) => {
-        if (err) done(() => reject(new EngineUnavailableError(`could not send ${body.op} to the forward agent: ${err.message}`, { cause: err })));
+        if (!err) return;
+        // The channel closed under the send: the agent is dying, and failAll rejects this call with how it ended
+        // (its exit status or signal) once it has; any other send error fails the call at once.
+        if (!this.child.connected) return void this.exited.then(() => done(() => reject(this.gone())));
+        done(() => reject(new EngineUnavailableError(`could not send ${body.op} to the forward agent: ${err.message}`, { cause: err })));
       });
     });
   }
