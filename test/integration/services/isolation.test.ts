@@ -120,7 +120,8 @@ async function probeFromB({ a, b, t }: Ctx, options: WithExecOptions): Promise<P
   assert.is(outcomes["ipv6-on"], "ok", all);
   for (const probe of REACH_PROBES) assert.is(outcomes[probe], "blocked", `${probe}: ${all}`);
   for (const n of t.neighbours) {
-    assert.match(await inNs(paths.hubNetns, ["ip", "neigh", "show", n.ip]), `lladdr ${n.mac} `, `hub neighbour ${n.ip}`);
+    const entry = await inNs(paths.hubNetns, ["ip", "neigh", "show", n.ip]);
+    assert.match(entry, `lladdr ${n.mac} `, `hub neighbour ${n.ip} must stay ${n.mac}: ${JSON.stringify(entry)}`);
   }
   // Whatever B tried, A's own session still reaches its service.
   assert.is(await reachA(a, t.name), "session A secret");
