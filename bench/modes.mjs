@@ -69,6 +69,8 @@ function runBlock(mode, script, vars, env) {
       for (const line of split) {
         tail = (tail + line + "\n").slice(-4000);
         lines.push(line.trim());
+        // The per-iteration lines, with their mode, to our stderr (progress and the raw figures).
+        if (/^(#\d+ |phases: |warm-up )/.test(line.trim())) log(`  ${mode}: ${line.trim()}`);
       }
     });
     child.on("error", reject);
