@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { Ctr } from "./lib/ctr.mjs";
+import { rootless, svcdContainerd } from "./lib/engine.mjs";
 import { Cleanups, registryWith } from "./lib/session.mjs";
 import { iterations, machineLine, median } from "./lib/stats.mjs";
 import { load } from "./lib/svcd.mjs";
@@ -33,11 +34,12 @@ const cleanups = new Cleanups();
 const log = (s) => process.stderr.write(s + "\n");
 const serverSource = await readFile(new URL("./lib/forward-server.py", import.meta.url), "utf8");
 
-/** $CONTAINERD_ADDRESS, else the system containerd if its socket exists, else svcd's managed one (connect()'s choice). */
-function containerdAddress() {
-  if (process.env.CONTAINERD_ADDRESS) return process.env.CONTAINERD_ADDRESS.replace(/^unix:\/\//, "");
-  if (existsSync("/run/containerd/containerd.sock")) return "/run/containerd/containerd.sock";
-  return undefined;
+/**
+ * Root: $CONTAINERD_ADDRESS, else the system containerd if its socket exists, else svcd's managed one (connect()'s
+ * choice). A user: the user's own rootless containerd (connect() picks it). See lib/engine.mjs.
+ */
+function engineContainerd() {
+  return svcdContainerd(existsSync("/run/containerd/containerd.sock") ? "/run/containerd/containerd.sock" : undefined);
 }
 
 /** Starts forward-server.py on the host's 127.0.0.1 (port chosen by the kernel); resolves its port. */
@@ -117,12 +119,12 @@ function table(sides) {
 }
 
 try {
-  const address = containerdAddress();
+  const { address, option } = await engineContainerd();
   const registry = await registryWith(cleanups, ["python"]);
   const namespace = `bench-fwd-${process.pid}`;
-  const client = await connect({ ...(address ? { containerd: address } : {}), namespace, registryMirrors: { "docker.io": registry.url }, serviceGracePeriodMs: 0 });
-  // The namespace is removed through the same socket connect() chose (the managed one when none was given).
-  cleanups.push(namespace, () => new Ctr(address ?? "/run/svcd/containerd.sock", namespace).destroyNamespace());
+  const client = await connect({ ...option, namespace, registryMirrors: { "docker.io": registry.url }, serviceGracePeriodMs: 0 });
+  // The namespace is removed through the same socket connect() uses.
+  cleanups.push(namespace, () => new Ctr(address, namespace).destroyNamespace());
   cleanups.push("svcd client", () => client.close());
 
   const directPort = await startHostServer();
@@ -154,7 +156,7 @@ try {
         `seq p50 ${f1(acc.seqP50.at(-1))} µs p99 ${f1(acc.seqP99.at(-1))} µs, ${CONNS} conns ${f0(acc.concRate.at(-1))} rt/s`);
     }
   }
-  process.stdout.write(table(sides) + "\n\n" + (await machineLine()) + `; containerd: ${address ?? "svcd's choice (managed)"}\n`);
+  process.stdout.write(table(sides) + "\n\n" + (await machineLine()) + `; containerd: ${address}${rootless ? " (rootless)" : ""}\n`);
 } catch (err) {
   process.exitCode = 1;
   log(`bench failed: ${err?.stack ?? err}`);

@@ -4,6 +4,7 @@
 // + CNI by hand, rootful podman), in the same run: svcd iterations and peer blocks alternate (see README.md).
 // Uses $CONTAINERD_ADDRESS (default the system socket) for svcd, namespace bench-svc-<pid>, removed at the end.
 import { Ctr, containerdAddress } from "./lib/ctr.mjs";
+import { rootless, svcdContainerd } from "./lib/engine.mjs";
 import { PEER_CONTAINERD, Peers } from "./lib/peers.mjs";
 import { Cleanups, privateSvcdDirs, registryWith } from "./lib/session.mjs";
 import { iterations, machineLine, median, report, time } from "./lib/stats.mjs";
@@ -20,7 +21,6 @@ const peerNames = new Set((process.env.PEERS ?? "ctr,podman").split(",").filter(
 const K = 10;
 const BODY = "Hello, world!";
 const tag = `${process.pid}`;
-const address = containerdAddress();
 const cleanups = new Cleanups();
 const log = (s) => process.stderr.write(s + "\n");
 /** BENCH_SPAWNS=1: record svcd's helper processes per iteration (adds a table; the timings include the tracing). */
@@ -77,8 +77,10 @@ try {
   await privateSvcdDirs(cleanups);
   const registry = await registryWith(cleanups, ["busybox"]);
   const namespace = `bench-svc-${tag}`;
+  // Root: $CONTAINERD_ADDRESS or the system socket; a user: the user's own rootless containerd (connect() picks it).
+  const { address, option } = await svcdContainerd(containerdAddress());
   cleanups.push(namespace, () => new Ctr(address, namespace).destroyNamespace());
-  const client = await connect({ containerd: address, namespace, registryMirrors: { "docker.io": registry.url }, serviceGracePeriodMs: 0 });
+  const client = await connect({ ...option, namespace, registryMirrors: { "docker.io": registry.url }, serviceGracePeriodMs: 0 });
   cleanups.push("svcd client", () => client.close());
 
   /** The seed's service: busybox httpd serving BODY on 8080; `k` makes distinct definitions for S3. */
@@ -216,7 +218,7 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   if (svcLeft.length) throw new Error(`service containers left behind: ${svcLeft.join(", ")}`);
-  console.log(`\n${await machineLine()}; svcd containerd: ${address}; peers' containerd: ${PEER_CONTAINERD}`);
+  console.log(`\n${await machineLine()}; svcd containerd: ${address}${rootless ? " (rootless)" : ""}; peers' containerd: ${PEER_CONTAINERD}`);
 } finally {
   await cleanups.run();
 }

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rootless } from "./engine.mjs";
 import { loadRig } from "./svcd.mjs";
 
 /** Cleanups run in reverse order of registration; errors are reported, never stop the others. */
@@ -42,8 +43,13 @@ export async function registryWith(cleanups, images) {
   return registry;
 }
 
-/** Points svcd's state and runtime dirs (FIFOs, cache volumes) at a temp dir for this run; registers its removal. */
+/**
+ * Points svcd's state and runtime dirs (FIFOs, cache volumes) at a temp dir for this run; registers its removal.
+ * Rootless: leaves them as they are (the user's own, or SVCD_STATE_DIR / SVCD_RUNTIME_DIR as given), because there
+ * they are also where the user's containerd lives: a temp dir would start a fresh containerd per run and leave it.
+ */
 export async function privateSvcdDirs(cleanups) {
+  if (rootless) return { state: process.env.SVCD_STATE_DIR, runtime: process.env.SVCD_RUNTIME_DIR };
   const dir = await mkdtemp(join(tmpdir(), "svcd-bench-"));
   process.env.SVCD_STATE_DIR = join(dir, "state");
   process.env.SVCD_RUNTIME_DIR = join(dir, "run");

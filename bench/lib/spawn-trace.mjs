@@ -11,10 +11,7 @@ export function traceSpawns() {
   childProcess.spawn = function tracedSpawn(file, args, ...rest) {
     const started = performance.now();
     const child = original.call(this, file, args, ...rest);
-    const argv = Array.isArray(args) ? args : [];
-    // nsenter --net=<path> [--] <cmd> …: name the command it runs.
-    const inner = file === "nsenter" || String(file).endsWith("/nsenter") ? argv.filter((a) => !a.startsWith("-"))[0] : undefined;
-    const name = `${String(file).split("/").pop()}${inner ? ` ${inner}` : ""}`;
+    const name = helperName(file, Array.isArray(args) ? args : []);
     child.once("exit", () => records.push({ name, ms: performance.now() - started }));
     return child;
   };
@@ -30,4 +27,22 @@ export function traceSpawns() {
       syncBuiltinESMExports();
     },
   };
+}
+
+/**
+ * A helper's name: its command, and through nsenter what nsenter runs, with the namespaces it enters, e.g.
+ * `nsenter --net ip` (rootful) or `nsenter -U -m → nsenter --net ip` (rootless: NamespaceRunner's wrapper first).
+ */
+function helperName(file, argv) {
+  const base = String(file).split("/").pop();
+  if (base !== "nsenter") return base;
+  // Options end at "--", or else before the first argument that is not an option nor the value of -t.
+  const dash = argv.indexOf("--");
+  const cmd = dash >= 0 ? dash + 1 : argv.findIndex((a, i) => !a.startsWith("-") && argv[i - 1] !== "-t" && argv[i - 1] !== "--target");
+  const opts = cmd < 0 ? argv : argv.slice(0, dash >= 0 ? dash : cmd);
+  const rest = cmd < 0 ? [] : argv.slice(cmd);
+  const ns = [opts.includes("-U") && "-U", opts.includes("-m") && "-m", opts.some((a) => a.startsWith("--net")) && "--net"].filter(Boolean).join(" ");
+  if (!rest.length) return `nsenter ${ns}`;
+  const inner = helperName(rest[0], rest.slice(1));
+  return inner.startsWith("nsenter") ? `nsenter ${ns} → ${inner}` : `nsenter ${ns} ${inner}`;
 }

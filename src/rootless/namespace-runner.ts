@@ -26,11 +26,19 @@ export class NamespaceRunner implements ProcessRunner {
     this.#host = host;
   }
 
-  /** The nsenter argv that runs `file args` inside the namespaces (cwd resolved inside, where it is the same path). */
+  /**
+   * The nsenter argv that runs `file args` inside the namespaces (cwd resolved inside, where it is the same path).
+   * A helper that is itself `nsenter --net=<file> [--] cmd …` (CNI plugins, nft and ip in a netns) becomes one
+   * nsenter, not two: nsenter opens the --net file before it enters any namespace, so the file — a bind mount that
+   * exists only in the supervisor's mount namespace — is named through /proc/<pid>/root, that namespace's `/`.
+   */
   wrap(file: string, args: readonly string[], cwd?: string): string[] {
     const pid = this.#holder();
     if (!Number.isSafeInteger(pid) || pid <= 1) throw new EngineUnavailableError(`the rootless engine's namespaces are not held by a live process (pid ${pid})`);
-    return ["--preserve-credentials", "-U", "-m", "-t", String(pid), `--wd=${cwd ?? "/"}`, "--", file, ...args];
+    const enter = ["--preserve-credentials", "-U", "-m", "-t", String(pid)];
+    const net = file === "nsenter" ? netnsHelper(args) : undefined;
+    if (net) return [...enter, `--net=/proc/${pid}/root${net.path}`, `--wd=${cwd ?? "/"}`, "--", ...net.command];
+    return [...enter, `--wd=${cwd ?? "/"}`, "--", file, ...args];
   }
 
   spawn(file: string, args: readonly string[], options: SpawnHelperOptions = {}): ChildProcess {
@@ -41,4 +49,13 @@ export class NamespaceRunner implements ProcessRunner {
   run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     return runChild(this.spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] }), file, options);
   }
+}
+
+/** `--net=<absolute path> [--] cmd …` and nothing else: its netns file and command; undefined for any other nsenter. */
+function netnsHelper(args: readonly string[]): { path: string; command: readonly string[] } | undefined {
+  const m = /^--net=(\/.*)$/.exec(args[0] ?? "");
+  if (!m) return undefined;
+  const command = args[1] === "--" ? args.slice(2) : args.slice(1);
+  if (command.length === 0 || command[0]!.startsWith("-")) return undefined;
+  return { path: m[1]!, command };
 }

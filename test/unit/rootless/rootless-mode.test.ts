@@ -85,4 +85,15 @@ test("NamespaceRunner: nsenter into the holder's user and mount namespaces, cwd 
   assert.throws(() => new NamespaceRunner(() => 1).wrap("true", []), /not held by a live process/);
 });
 
+test("NamespaceRunner: a helper that is `nsenter --net=<file>` becomes one nsenter, the file named through the holder's /proc/<pid>/root", () => {
+  const r = new NamespaceRunner(() => 4242);
+  const enter = ["--preserve-credentials", "-U", "-m", "-t", "4242"];
+  assert.equal(r.wrap("nsenter", ["--net=/tmp/svcd-1/netns/hub", "--", "nft", "-f", "-"]), [...enter, "--net=/proc/4242/root/tmp/svcd-1/netns/hub", "--wd=/", "--", "nft", "-f", "-"]);
+  assert.equal(r.wrap("nsenter", ["--net=/x/n", "true"], "/srv"), [...enter, "--net=/proc/4242/root/x/n", "--wd=/srv", "--", "true"]);
+  // Anything else nsenter is given stays a nested nsenter, as it is.
+  for (const args of [["--net=rel/n", "true"], ["--net=/x/n", "-t", "1", "true"], ["--net=/x/n", "--"], ["-t", "1", "-n", "true"], ["--mount=/x/m", "--", "true"]]) {
+    assert.equal(r.wrap("nsenter", args), [...enter, "--wd=/", "--", "nsenter", ...args]);
+  }
+});
+
 test.run();
