@@ -39,6 +39,15 @@ const log = debug("network");
 export const DEFAULT_SUBNET = "10.87.0.0/16";
 /** The bridge's name inside the hub netns (the host never sees it). */
 export const HUB_BRIDGE = "svcd0";
+
+/**
+ * The hub bridge's fixed MAC: locally administered unicast (02:…), "sv" (73:76), then the gateway's last three
+ * bytes, so each hub's is stable for its life and distinct from every veth's random one.
+ */
+export function bridgeMac(gateway: string): string {
+  const b = gateway.split(".").map(Number).slice(1);
+  return ["02", "73", "76", ...b.map((x) => x.toString(16).padStart(2, "0"))].join(":");
+}
 /** The CNI network name: host-local keeps leases in `<ipamDir>/<name>/`. */
 export const NETWORK_NAME = "svcd";
 const CONTAINER_IFNAME = "eth0";
@@ -285,7 +294,9 @@ export class HubNetwork {
 
   /**
    * The bridge with the gateway address, up, and `lo` up, inside the hub netns. The bridge never learns source MACs
-   * from link-local group frames (LLDP and the like skip the prerouting filter), and runs no STP.
+   * from link-local group frames (LLDP and the like skip the prerouting filter), and runs no STP. Its MAC is set
+   * (bridgeMac): a bridge left to itself takes its lowest port's MAC and changes it as ports come and go, which
+   * flushes the hub's neighbour table and leaves every container's ARP entry for the gateway pointing nowhere.
    */
   async #ensureBridge(signal?: AbortSignal): Promise<void> {
     const inHub = ["--net=" + this.netnsPath, "--", "ip"];
@@ -296,11 +307,12 @@ export class HubNetwork {
     });
     const address = `${this.gateway}/${this.#plan.prefix}`;
     const exists = /^\d+: /.test(show.stdout);
-    if (exists && show.stdout.includes(` ${address} `) && show.stdout.includes("no_linklocal_learn 1")) return;
+    const mac = bridgeMac(this.gateway);
+    if (exists && show.stdout.includes(` ${address} `) && show.stdout.includes("no_linklocal_learn 1") && show.stdout.includes(`link/ether ${mac} `)) return;
     const options = "stp_state 0 no_linklocal_learn 1";
     const batch = [
       "link set lo up",
-      exists ? `link set ${HUB_BRIDGE} type bridge ${options}` : `link add ${HUB_BRIDGE} type bridge ${options}`,
+      exists ? `link set ${HUB_BRIDGE} address ${mac} type bridge ${options}` : `link add ${HUB_BRIDGE} address ${mac} type bridge ${options}`,
       `addr replace ${address} dev ${HUB_BRIDGE}`,
       `link set ${HUB_BRIDGE} up`,
     ];

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { SvcdError } from "../../../src/common/errors.js";
 import { Paths } from "../../../src/common/paths.js";
 import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
+import { bridgeMac } from "../../../src/network/hub/hub-network.js";
 import { engineRunner, testPaths } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -165,6 +166,23 @@ test("10 concurrent addContainer calls get 10 distinct IPs", async () => {
   assert.equal(await hub.listContainers(), []);
   await hub.release();
   assert.not.ok(existsSync(paths.hubNetns));
+});
+
+test("the bridge keeps its own fixed MAC as ports come and go (the hub's neighbour entries and containers' gateway entries stay valid)", async () => {
+  const paths = freshPaths();
+  const hub = await attach({ paths });
+  const bridgeMacNow = async () => /link\/ether ([0-9a-f:]{17})/.exec(await sh("nsenter", [`--net=${paths.hubNetns}`, "ip", "-o", "link", "show", "dev", hub.bridge]))![1]!;
+  const fixed = bridgeMac(hub.gateway);
+  assert.is(await bridgeMacNow(), fixed);
+  // Ports with random MACs: a bridge left to itself would take the lowest of them, and change as they leave.
+  const ids = Array.from({ length: 6 }, (_, i) => `mac-${i}`);
+  await Promise.all(ids.map((id) => hub.addContainer(id)));
+  assert.is(await bridgeMacNow(), fixed);
+  for (const id of ids) {
+    await hub.removeContainer(id);
+    assert.is(await bridgeMacNow(), fixed, `after removing ${id}`);
+  }
+  await hub.release();
 });
 
 test("an exhausted range is a CniError with the plugin's message, and the failed add leaves nothing", async () => {
