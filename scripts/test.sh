@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 # run-tests.mjs runs each file under NODE_V8_COVERAGE and prints c8's summary before its total line.
-exec node --import tsx scripts/run-tests.mjs --coverage test/unit test/integration
+# --rootless: the integration tests also run as an unprivileged user, beside these (scripts/rootless-pass.mjs).
+exec node --import tsx scripts/run-tests.mjs --coverage --rootless test/unit test/integration
