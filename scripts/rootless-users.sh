@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (idempotently) the unprivileged users the rootless test pass runs as, and prints nothing else but errors:
-#   svcd-test, svcd-test2  with subordinate uid/gid ranges (useradd allocates them: SUB_UID_COUNT in /etc/login.defs)
+#   svcd-test, svcd-test2, svcd-test3  with subordinate uid/gid ranges (useradd allocates them: SUB_UID_COUNT in /etc/login.defs)
 #   svcd-nosub             without any (useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0), for the prerequisite error
 # Only these users are ever added to /etc/subuid and /etc/subgid, and only by useradd when it creates them: no other
 # user's entries are touched. Run as root (scripts/run-tests.mjs does, before the rootless pass).
@@ -9,7 +9,7 @@ set -euo pipefail
 
 has_range() { grep -q "^$1:" /etc/subuid && grep -q "^$1:" /etc/subgid; }
 
-for user in svcd-test svcd-test2; do
+for user in svcd-test svcd-test2 svcd-test3; do
   if ! id -u "$user" >/dev/null 2>&1; then
     useradd --create-home --shell /bin/bash --comment "svcd rootless tests" "$user"
   fi

@@ -13,7 +13,9 @@ import { connect, type Client } from "../../../src/index.js";
 import { readableRepo } from "../../../scripts/rootless-pass.mjs";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const USERS = ["svcd-test", "svcd-test2"] as const;
+// Not svcd-test: the rootless pass runs as that user at the same time, and its leak check and lifecycle test see
+// (and stop) that user's engine.
+const USERS = ["svcd-test2", "svcd-test3"] as const;
 const test = suite<{ repo: { root: string; remove(): void }; root: Client }>("rootless users");
 
 const uidOf = (user: string) => Number(spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout.trim());
