@@ -5,7 +5,9 @@
 // that user namespace and none outside it. A few helpers that touch only the user's own files run on the host as
 // they are (one process instead of two).
 import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { EngineUnavailableError } from "../common/errors.js";
+import { findOnPath } from "./prerequisites.js";
 import { HostProcessRunner, runChild, type ProcessRunner, type RunOptions, type RunResult, type SpawnHelperOptions } from "../common/process-runner.js";
 
 /** Helpers that need nothing of the namespaces: flock on the user's lock files, mkfifo in the user's runtime dir. */
@@ -42,8 +44,22 @@ export class NamespaceRunner implements ProcessRunner {
   }
 
   spawn(file: string, args: readonly string[], options: SpawnHelperOptions = {}): ChildProcess {
-    if (HOST_SIDE.has(file)) return this.#host.spawn(file, args, options);
+    // A helper that is not installed fails as it does on the host (the spawn's ENOENT, which callers turn into
+    // "X is not installed: apt-get install …"), not as nsenter's exit 127. The mount namespace shares the host's
+    // /usr, so the host's PATH lookup is the namespace's.
+    if (HOST_SIDE.has(file) || !this.#installed(file, options.env)) return this.#host.spawn(file, args, options);
     return this.#host.spawn("nsenter", this.wrap(file, args, options.cwd), options);
+  }
+
+  readonly #found = new Set<string>();
+
+  #installed(file: string, env: NodeJS.ProcessEnv | undefined): boolean {
+    const path = (env ?? process.env).PATH ?? "";
+    const key = `${path}\0${file}`;
+    if (this.#found.has(key)) return true;
+    const ok = file.includes("/") ? existsSync(file) : findOnPath(file, env ?? process.env) !== undefined;
+    if (ok) this.#found.add(key);
+    return ok;
   }
 
   run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

@@ -96,4 +96,13 @@ test("NamespaceRunner: a helper that is `nsenter --net=<file>` becomes one nsent
   }
 });
 
+test("NamespaceRunner: a helper that is not installed fails as on the host (not installed), not as nsenter's exit 127", async () => {
+  const r = new NamespaceRunner(() => 4242);
+  for (const file of ["/nonexistent/slirp4netns", "svcd-no-such-helper"]) {
+    const err = await r.run(file, ["x"]).then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+    assert.is(err?.code, "UNAVAILABLE", file);
+    assert.match(err!.message, /is not installed/);
+  }
+});
+
 test.run();
