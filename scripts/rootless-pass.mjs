@@ -13,7 +13,8 @@ export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime"
 
 /** Integration files that cannot run as a user, and why. */
 export const ROOT_ONLY = {
-  // Compares the system containerd, explicit sockets and CONTAINERD_ADDRESS: rootless mode always runs the user's own.
+  // None today: every selected file runs in both modes, asserting per mode where a user namespace differs by nature.
+  // An entry is `"test/integration/<dir>/<file>.test.ts": "why it cannot run as a user"`.
 };
 
 /** The last `N passed, N failed[, N skipped]` line of a run's output. */
