@@ -1,17 +1,20 @@
-// `connect()` and `dag`: the two ways a program gets a Client.
-import { createEngine } from "../engine/index.js";
-import { InvalidArgumentError } from "../common/errors.js";
-import { assertCallOptions, assertId, assertString, quote, type Engine } from "../definition/index.js";
+// `connect()` and `dag`: the two ways a program gets a Client, talking to svcd's daemon when it answers, else to an
+// embedded engine (DESIGN.md §2).
+import { createEngine, LocalHost } from "../engine/index.js";
+import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
+import { assertCallOptions, assertId, assertOneOf, assertString, quote, type Engine } from "../definition/index.js";
+import { daemonSocketPath, probeDaemon, RemoteEngine } from "../daemon/index.js";
 import { resolveMirrors } from "../image/index.js";
 import { Client } from "./client.js";
 import type { ConnectOptions } from "./connect-options.js";
-import { LocalHost } from "./local-host.js";
 
-/** Opens a session with an embedded engine (svcd's daemon is used instead once it exists). */
+/** Options only an embedded engine takes: a daemon has its own (its flags and environment). */
+const DAEMON_WIDE = ["containerd", "namespace", "rootless"] as const;
+
+/** Opens a session: with svcd's daemon when its socket answers (or `engine: "daemon"`), else embedded. */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   checkConnectOptions(options);
-  const engine = await createEngine({ ...options, host: new LocalHost() });
-  const client = new Client(Promise.resolve<Engine>(engine));
+  const client = new Client(Promise.resolve(await openEngine(options)));
   if (options.signal) {
     if (options.signal.aborted) await client.close();
     else options.signal.addEventListener("abort", () => void client.close(), { once: true });
@@ -19,13 +22,55 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   return client;
 }
 
+async function openEngine(options: ConnectOptions): Promise<Engine> {
+  const mode = options.engine ?? "auto";
+  if (mode !== "embedded") {
+    const socket = daemonSocketPath(options.socket);
+    const probe = await probeDaemon(socket);
+    if (probe.state === "answers") {
+      const given = DAEMON_WIDE.filter((name) => options[name] !== undefined);
+      if (given.length > 0) {
+        throw new InvalidArgumentError(
+          `${given.join(", ")}: daemon-wide option${given.length > 1 ? "s" : ""}, but this client talks to svcd's daemon at ${socket}, which has its own: ` +
+            `configure the daemon (svcd --containerd/--namespace/--rootless, or its unit's Environment=), or connect({ engine: "embedded" })`,
+        );
+      }
+      return RemoteEngine.open(
+        socket,
+        {
+          sessionId: options.sessionId,
+          moduleId: options.moduleId,
+          registryMirrors: options.registryMirrors,
+          serviceGracePeriodMs: options.serviceGracePeriodMs,
+          onProgress: options.onProgress,
+        },
+        options.signal,
+      );
+    }
+    if (probe.state === "denied") {
+      throw new EngineUnavailableError(
+        `you may not open svcd's socket ${socket} (owner ${probe.owner}, group ${probe.group}, mode ${probe.mode}): ` +
+          (probe.group !== "?" && probe.mode.endsWith("60")
+            ? `ask to be added to the group ${probe.group} (usermod -aG ${probe.group} <you>, then log in again)`
+            : `it is ${probe.owner}'s daemon: run your own (systemctl --user enable --now svcd.socket)`) +
+          `, or connect({ engine: "embedded" })`,
+      );
+    }
+    if (mode === "daemon") {
+      throw new EngineUnavailableError(
+        `no svcd daemon answers at ${socket} (${probe.reason}): start it (as root: systemctl enable --now svcd.socket; as a user: systemctl --user enable --now svcd.socket; or run svcd --socket ${socket}), or connect({ engine: "embedded" })`,
+      );
+    }
+  }
+  return createEngine({ ...options, host: new LocalHost() });
+}
+
 // The default client connects on first use and closes when the process is about to exit.
 let defaultClient: Client | undefined;
 
 function lazyDefault(): Client {
   if (!defaultClient) {
-    const engine = createEngine({ host: new LocalHost() });
-    defaultClient = new Client(engine);
+    defaultClient = new Client(openEngine({}));
     const client = defaultClient;
     process.once("beforeExit", () => void client.close());
   }
@@ -44,6 +89,11 @@ export const dag: Pick<Client, "container" | "cacheVolume" | "host" | "service" 
 /** What the engine would only check after it has started (or never): ids reach labels and names, paths sockets. */
 function checkConnectOptions(options: ConnectOptions): void {
   assertCallOptions(options, "connect options");
+  if (options.engine !== undefined) assertOneOf(options.engine, ["auto", "embedded", "daemon"] as const, "engine");
+  if (options.socket !== undefined) {
+    assertString(options.socket, "socket");
+    daemonSocketPath(options.socket);
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new InvalidArgumentError("connect options: onProgress must be a function");
   if (options.sessionId !== undefined) assertId(options.sessionId, "sessionId");
   if (options.moduleId !== undefined) assertId(options.moduleId, "moduleId");

@@ -2,7 +2,6 @@
 // definition is validated whole at this door (assertContainerDef / assertServiceDef): the builders check each call,
 // but the daemon's wire (or any hand-made value) reaches the engine without them, and must be refused before
 // anything is created.
-import type { ContainerdClient } from "../containerd/index.js";
 import { CancelledError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import {
@@ -19,34 +18,27 @@ import {
   type UpSession,
 } from "../definition/index.js";
 import type { BuildCache } from "./build-cache.js";
+import type { Caller } from "./caller.js";
+import type { EngineCore } from "./engine-core.js";
 import type { Evaluator } from "./evaluator.js";
-import type { AutoGc } from "./prune/auto-gc.js";
-import type { CachePruner } from "./prune/cache-pruner.js";
-import type { GcPolicy } from "./prune/selection.js";
 import type { ServiceManager } from "./services/service-manager.js";
-import type { SessionResources } from "./session-resources.js";
 import type { SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
 
 export interface EmbeddedEngineParts {
-  client: ContainerdClient;
+  sessionId: string;
+  moduleId: string;
+  /** The machine-facing half (containerd, hub, agent, GC), shared with the process's other sessions. */
+  core: EngineCore;
   evaluator: Evaluator;
   services: ServiceManager;
-  resources: SessionResources;
   network: SessionNetwork;
   cache: BuildCache;
-  pruner: CachePruner;
-  /** The automatic build-cache GC (runs in the background; close waits for a run in progress). */
-  autoGc: AutoGc;
-  /** What `prune()` without limits applies (SVCD_CACHE_KEEP_STORAGE / SVCD_CACHE_MAX_AGE or the defaults). */
-  policy: GcPolicy;
-  /** Removes logs of services gone for longer than `olderThanMs` (default: the retention period). */
-  pruneLogs(olderThanMs?: number): Promise<{ removed: number; freedBytes: number }>;
-  /** The reaper's background passes (when connect's bounded pass left objects of dead engines). */
-  reaping: Promise<void>;
   /** Aborted when the engine closes: cancels every evaluation and service start still running. */
   session: AbortController;
+  /** Runs once the session is torn down (the embedded engine closes its core there). */
+  afterClose(): Promise<void>;
 }
 
 export class EmbeddedEngine implements Engine {
@@ -99,31 +91,47 @@ export class EmbeddedEngine implements Engine {
     return this.#parts.services.openUpSessions;
   }
 
+  get sessionId(): string {
+    return this.#parts.sessionId;
+  }
+
+  get moduleId(): string {
+    return this.#parts.moduleId;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Drops every `start()` pin of a caller that left a shared session; each service then waits out its grace period. */
+  releaseCaller(caller: Caller): void {
+    this.#parts.services.releaseCaller(caller);
+  }
+
   async prune(options: PruneOptions, call: CallOptions = {}): Promise<PruneResult> {
     const signal = this.#signal(call.signal);
     const { keepStorageBytes, olderThanMs, all } = options;
     const explicit = keepStorageBytes !== undefined || olderThanMs !== undefined || all === true;
-    const cache = await this.#parts.pruner.run(explicit ? { criteria: { keepStorageBytes, olderThanMs } } : { policy: this.#parts.policy }, { signal });
+    const { pruner, policy, pruneLogs } = this.#parts.core;
+    const cache = await pruner.run(explicit ? { criteria: { keepStorageBytes, olderThanMs } } : { policy }, { signal });
     // Logs go by age only: those of services gone for longer than olderThanMs (all: every stopped one; no limits:
     // the retention period); a storage budget alone is the build cache's.
-    const logs = all === true || olderThanMs !== undefined || !explicit ? await this.#parts.pruneLogs(all === true ? 0 : olderThanMs) : { removed: 0, freedBytes: 0 };
+    const logs = all === true || olderThanMs !== undefined || !explicit ? await pruneLogs(all === true ? 0 : olderThanMs) : { removed: 0, freedBytes: 0 };
     throwIfAborted(signal);
     return { removed: cache.removed + logs.removed, freedBytes: cache.freedBytes + logs.freedBytes };
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const { session, services, resources, client, network, evaluator } = this.#parts;
+      const { session, services, network, evaluator, cache } = this.#parts;
       session.abort(new CancelledError("the session was closed"));
       await services.closeAll().catch((err) => log("closing services: %s", err));
       // Builds and pulls whose callers gave up may still be cleaning up: they finish before the network goes.
       await evaluator.drain();
       await network.drain();
-      await this.#parts.reaping;
-      await this.#parts.autoGc.close();
-      await this.#parts.cache.close().catch((err) => log("closing the build cache: %s", err));
-      await resources.close().catch((err) => log("closing network: %s", err));
-      client.close();
+      await cache.close().catch((err) => log("closing the build cache: %s", err));
+      await this.#parts.afterClose().catch((err) => log("closing the engine: %s", err));
     })();
     return this.#closing;
   }

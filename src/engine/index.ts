@@ -1,5 +1,8 @@
-// The engine layer's public door: creating an embedded engine for a session.
-export { createEngine, DEFAULT_NAMESPACE, type EngineOptions } from "./create-engine.js";
+// The engine layer's public door: embedded engines, and the core + sessions the daemon serves.
+export { createEngine, openSession, sessionIdOf, graceOf, DEFAULT_NAMESPACE, type EngineOptions, type SessionOptions } from "./create-engine.js";
+export { openEngineCore, engineMode, assertNamespace, type EngineCore, type EngineCoreOptions } from "./engine-core.js";
+export { runAsCaller, currentCaller, type Caller } from "./caller.js";
 export type { EmbeddedEngine } from "./embedded-engine.js";
 export type { HostAdapter } from "./host-adapter.js";
 export { pruneServiceLogs, type PruneServiceLogsOptions } from "./services/service-logs.js";
+export { LocalHost } from "./local-host.js";

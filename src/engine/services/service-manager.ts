@@ -12,6 +12,7 @@ import { digestOf, hostHash, type ContainerDef, type ServiceDef, type UpRequest,
 import type { ForwardAgent } from "../../forward/index.js";
 import type { HubNetwork } from "../../network/index.js";
 import type { CacheVolumes } from "../cache-volumes.js";
+import type { Caller } from "../caller.js";
 import type { ResolvedContainer } from "../evaluator.js";
 import type { HostAdapter } from "../host-adapter.js";
 import type { PlannedBinding } from "../plan.js";
@@ -120,6 +121,11 @@ export class ServiceManager {
     const mappings = await upMappings(request, async () => (await this.#deps.builder.resolve(def.container, signal)).plan.exposedPorts);
     const lease = await this.#acquire(def, signal);
     return forwardUp(lease, mappings, { bind, host: this.#deps.host, agent: this.#deps.agent, signal, open: this.#ups });
+  }
+
+  /** Drops the `start()` pins of a caller that left a shared session. */
+  releaseCaller(caller: Caller): void {
+    this.#registry.unpinAll(caller.id, caller.graceMs);
   }
 
   /** @internal For tests: how many `up` sessions are open. */

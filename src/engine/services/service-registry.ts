@@ -8,6 +8,7 @@
 import { debug } from "../../common/debug.js";
 import { CancelledError } from "../../common/errors.js";
 import { abortable } from "../../common/abortable.js";
+import { currentCaller } from "../caller.js";
 
 const log = debug("service");
 
@@ -29,7 +30,10 @@ interface Entry<S extends RegisteredService> {
   /** Aborted by stop() or closeAll() while the start is under way. */
   cancel: AbortController;
   refs: number;
-  pinned: boolean;
+  /** Who pinned it with start(): the callers of a shared session (the session itself for an embedded engine). */
+  pins: Set<object>;
+  /** The grace period of whoever released it last (the registry's when no caller is known). */
+  graceMs?: number | undefined;
   /** start() calls still waiting: they hold the service like references until they pin it or give up. */
   pinning: number;
   graceTimer?: NodeJS.Timeout | undefined;
@@ -47,6 +51,9 @@ export interface ServiceLease<S> {
   release(): void;
 }
 
+/** The pin holder of calls made without a caller (an embedded engine's one session). */
+const SESSION = {};
+
 export class ServiceRegistry<S extends RegisteredService> {
   readonly #entries = new Map<string, Entry<S>>();
   readonly #graceMs: number;
@@ -59,6 +66,7 @@ export class ServiceRegistry<S extends RegisteredService> {
   /** Starts the service (or joins a start under way) and holds a reference until release(). */
   async acquire(key: string, start: ServiceStarter<S>, signal?: AbortSignal): Promise<ServiceLease<S>> {
     const entry = this.#entry(key, start);
+    const graceMs = currentCaller()?.graceMs;
     entry.refs++;
     this.#cancelGrace(entry);
     let released = false;
@@ -66,6 +74,7 @@ export class ServiceRegistry<S extends RegisteredService> {
       if (released) return;
       released = true;
       entry.refs--;
+      entry.graceMs = graceMs;
       this.#maybeScheduleStop(key, entry);
     };
     try {
@@ -80,11 +89,12 @@ export class ServiceRegistry<S extends RegisteredService> {
   /** Starts the service if needed and keeps it running until `stop()`; pinned only if the start succeeds in time. */
   async pin(key: string, start: ServiceStarter<S>, signal?: AbortSignal): Promise<S> {
     const entry = this.#entry(key, start);
+    const holder = currentCaller()?.id ?? SESSION;
     entry.pinning++;
     this.#cancelGrace(entry);
     try {
       const service = await this.#wait(entry, signal);
-      entry.pinned = true;
+      entry.pins.add(holder);
       return service;
     } finally {
       entry.pinning--;
@@ -96,8 +106,17 @@ export class ServiceRegistry<S extends RegisteredService> {
   async stop(key: string, opts: { kill: boolean }, reason?: unknown): Promise<void> {
     const entry = this.#entries.get(key);
     if (!entry) return;
-    entry.pinned = false;
+    entry.pins.clear();
     await this.#stop(key, entry, opts, reason ?? new CancelledError("the service was stopped while it started"));
+  }
+
+  /** Drops every pin `holder` made; what nothing else holds stops after `graceMs`. */
+  unpinAll(holder: object, graceMs: number): void {
+    for (const [key, entry] of this.#entries) {
+      if (!entry.pins.delete(holder)) continue;
+      entry.graceMs = graceMs;
+      this.#maybeScheduleStop(key, entry);
+    }
   }
 
   /** The running (or starting) service for a key, if any. */
@@ -128,7 +147,7 @@ export class ServiceRegistry<S extends RegisteredService> {
     if (existing && !existing.stopping) return existing;
     const cancel = new AbortController();
     const starting = Promise.resolve().then(() => start(key, cancel.signal));
-    const created: Entry<S> = { starting, started: false, cancel, refs: 0, pinned: false, pinning: 0 };
+    const created: Entry<S> = { starting, started: false, cancel, refs: 0, pins: new Set(), pinning: 0 };
     this.#entries.set(key, created);
     starting.then(
       (service) => {
@@ -158,7 +177,7 @@ export class ServiceRegistry<S extends RegisteredService> {
   }
 
   #held(entry: Entry<S>): boolean {
-    return entry.refs > 0 || entry.pinned || entry.pinning > 0;
+    return entry.refs > 0 || entry.pins.size > 0 || entry.pinning > 0;
   }
 
   #maybeScheduleStop(key: string, entry: Entry<S>): void {
@@ -169,7 +188,7 @@ export class ServiceRegistry<S extends RegisteredService> {
       if (!this.#held(entry)) {
         void this.#stop(key, entry, { kill: false }, new CancelledError("nothing uses the service any more")).catch((err) => log("%s: stop: %s", key, err));
       }
-    }, this.#graceMs);
+    }, entry.graceMs ?? this.#graceMs);
     entry.graceTimer.unref();
   }
 

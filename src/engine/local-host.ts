@@ -1,4 +1,5 @@
-// The host adapter for an engine running in the caller's own process: host-side work done right here.
+// The host adapter for an engine whose caller shares its host: the embedded engine in the caller's own process, and
+// the local daemon for its clients (DESIGN.md §6: one machine, one trust domain). Host-side work is done right here.
 import { constants, readFileSync } from "node:fs";
 import { lstat, open, opendir, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { createServer, isIPv6, type Server } from "node:net";
@@ -6,7 +7,7 @@ import { createSocket, type Socket as DatagramSocket } from "node:dgram";
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, throwIfAborted } from "../common/errors.js";
 import { assertString, quote } from "../definition/index.js";
-import type { HostAdapter } from "../engine/index.js";
+import type { HostAdapter } from "./host-adapter.js";
 
 /** The sysctl below whose value a port needs privileges (CAP_NET_BIND_SERVICE in the host's user namespace). */
 export const UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start";

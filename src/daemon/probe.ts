@@ -1,0 +1,73 @@
+// Does svcd's daemon answer at a socket? DESIGN.md §2: "answers" means a connect and a version call succeed within
+// 1 s. A missing or stale socket file (nobody listening) is "absent"; a socket this user may not open is "denied",
+// with whose it is, so the caller can say which group or user to ask for.
+import { readFileSync, statSync } from "node:fs";
+import { connect } from "node:net";
+import * as grpc from "@grpc/grpc-js";
+import type { VersionResponse__Output } from "./gen/svcd/v1/VersionResponse.js";
+import { daemonClient } from "./remote-engine.js";
+
+export type DaemonProbe =
+  | { state: "answers"; version: VersionResponse__Output }
+  | { state: "absent"; reason: string }
+  | { state: "denied"; owner: string; group: string; mode: string };
+
+export const PROBE_TIMEOUT_MS = 1_000;
+
+function nameOf(file: string, id: number): string {
+  try {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const [name, , num] = line.split(":");
+      if (name && Number(num) === id) return name;
+    }
+  } catch {
+    // no database: the number says it
+  }
+  return String(id);
+}
+
+/** Whose the socket is: for "denied" messages. */
+function ownership(socket: string): { owner: string; group: string; mode: string } {
+  try {
+    const st = statSync(socket);
+    return { owner: nameOf("/etc/passwd", st.uid), group: nameOf("/etc/group", st.gid), mode: (st.mode & 0o777).toString(8).padStart(4, "0") };
+  } catch {
+    return { owner: "?", group: "?", mode: "?" };
+  }
+}
+
+export async function probeDaemon(socket: string, timeoutMs: number = PROBE_TIMEOUT_MS): Promise<DaemonProbe> {
+  const deadline = Date.now() + timeoutMs;
+  // A plain connect first: it tells "nobody listens" and "not yours" apart, which gRPC folds into UNAVAILABLE.
+  const reach = await new Promise<{ ok: true } | { ok: false; code: string; message: string }>((resolve) => {
+    const sock = connect({ path: socket });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ ok: false, code: "ETIMEDOUT", message: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+    sock.once("connect", () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ ok: true });
+    });
+    sock.once("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ ok: false, code: err.code ?? "EIO", message: err.message });
+    });
+  });
+  if (!reach.ok) {
+    if (reach.code === "EACCES" || reach.code === "EPERM") return { state: "denied", ...ownership(socket) };
+    return { state: "absent", reason: reach.code === "ENOENT" ? `${socket} does not exist` : reach.code === "ECONNREFUSED" ? `${socket} is stale (nothing listens)` : reach.message };
+  }
+  const client = daemonClient(socket);
+  try {
+    const version = await new Promise<VersionResponse__Output>((resolve, reject) => {
+      client.Version({}, { deadline: new Date(Math.max(deadline, Date.now() + 50)) }, (err: grpc.ServiceError | null, answer?: VersionResponse__Output) => (err || !answer ? reject(err ?? new Error("no answer")) : resolve(answer)));
+    });
+    return { state: "answers", version };
+  } catch (err) {
+    return { state: "absent", reason: `${socket} does not answer as svcd (${(err as grpc.ServiceError).details || (err as Error).message})` };
+  } finally {
+    client.close();
+  }
+}
