@@ -44,7 +44,7 @@ export function readableRepo(repo, user) {
  * Starts the pass; resolves with its totals (a pass that could not run counts as one failure) and the path of its
  * full output, which the caller prints after its own files.
  */
-export function startRootlessPass({ repo, collect, say, logPath }) {
+export function startRootlessPass({ repo, collect, say, logPath, daemon = false }) {
   const setup = spawnSync("bash", [join(repo, "scripts/rootless-users.sh")], { encoding: "utf8" });
   if (setup.status !== 0) {
     say(`rootless pass: could not create the test users: ${setup.stderr.trim()}`);
@@ -66,7 +66,7 @@ export function startRootlessPass({ repo, collect, say, logPath }) {
     ...["SVCD_TEST_FILE_TIMEOUT_MS", "SVCD_TEST_LEAK_CHECK", "DEBUG"].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`),
   ];
   const out = createWriteStream(logPath);
-  const child = spawn("runuser", ["-u", ROOTLESS_USER, "--", "env", "-i", ...env, process.execPath, "--import", "tsx", "scripts/run-tests.mjs", "--rootless-pass", ...files], {
+  const child = spawn("runuser", ["-u", ROOTLESS_USER, "--", "env", "-i", ...env, process.execPath, "--import", "tsx", "scripts/run-tests.mjs", "--rootless-pass", ...(daemon ? ["--daemon"] : []), ...files], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });

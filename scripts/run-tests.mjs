@@ -11,6 +11,8 @@
 //   --rootless                 as root: also run the rootless pass (scripts/rootless-pass.mjs) beside this one; the
 //                              default when run as root with no targets (SVCD_TEST_ROOTLESS=0 turns it off)
 //   --rootless-pass            set by the rootless pass on its own run (as the test user): no nested pass
+//   --daemon                   after this run's files, the daemon pass (scripts/daemon-pass.mjs): api, services,
+//                              network and examples again through svcd's daemon (passed on to the rootless pass)
 //   SVCD_TEST_FILE_TIMEOUT_MS  kill a test file after this long (default 600000) and count it as failed
 //   SVCD_TEST_LEAK_CHECK=0     skip the per-file leak check (zz-no-leaks still runs when selected)
 import { spawn, spawnSync } from "node:child_process";
@@ -31,7 +33,7 @@ const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 // --- arguments -----------------------------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
 const coverage = argv.includes("--coverage");
-const FLAGS = ["--coverage", "--rootless", "--rootless-pass"];
+const FLAGS = ["--coverage", "--rootless", "--rootless-pass", "--daemon"];
 const unknown = argv.filter((a) => a.startsWith("-") && !FLAGS.includes(a));
 if (unknown.length) {
   say(`unknown option ${unknown.join(" ")}`);
@@ -43,6 +45,7 @@ if (!explicit) targets.push("test/unit", "test/integration");
 const isRoot = process.getuid?.() === 0;
 const withRootlessPass =
   isRoot && !argv.includes("--rootless-pass") && (argv.includes("--rootless") || (!explicit && process.env.SVCD_TEST_ROOTLESS !== "0"));
+const withDaemonPass = argv.includes("--daemon") && process.env.SVCD_TEST_DAEMON !== "0";
 /** test/integration/as-user holds tests of a user's own engine: only the rootless pass (a user) runs them. */
 const AS_USER = `${join("test", "integration", "as-user")}`;
 
@@ -201,6 +204,10 @@ async function main() {
     return 1;
   }
   const env = { ...process.env };
+  // The embedded pass is never captured by a daemon running on this machine: the rig's connect() insists on an
+  // embedded engine, and examples (auto mode) look for a socket that does not exist.
+  env.SVCD_SOCKET = join(tmpdir(), `svcd-no-daemon-${process.pid}.sock`);
+  delete env.SVCD_TEST_ENGINE;
   let coverageDir;
   if (coverage) {
     coverageDir = mkdtempSync(join(tmpdir(), "svcd-coverage-"));
@@ -211,7 +218,7 @@ async function main() {
   if (withRootlessPass) {
     const { startRootlessPass } = await import("./rootless-pass.mjs");
     const logPath = join(mkdtempSync(join(tmpdir(), "svcd-rootless-pass-")), "output.log");
-    rootless = startRootlessPass({ repo, collect, say, logPath });
+    rootless = startRootlessPass({ repo, collect, say, logPath, daemon: withDaemonPass });
     cleanups.push(async () => rootless.stop());
   }
   let integration; // undefined: not set up yet; null: setup failed
@@ -258,6 +265,10 @@ async function main() {
         say(`${rel}: no leaks (${Date.now() - started} ms)`);
       }
     }
+  }
+  if (withDaemonPass && integration === true && !shuttingDown) {
+    const { runDaemonPass } = await import("./daemon-pass.mjs");
+    await runDaemonPass({ repo, files, runFile, env, leakCheck, say, totals, isShuttingDown: () => shuttingDown, cleanups });
   }
   if (rootless && !shuttingDown) {
     say("waiting for the rootless pass");

@@ -6,4 +6,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 # run-tests.mjs runs each file under NODE_V8_COVERAGE and prints c8's summary before its total line.
 # --rootless: the integration tests also run as an unprivileged user, beside these (scripts/rootless-pass.mjs).
-exec node --import tsx scripts/run-tests.mjs --coverage --rootless test/unit test/integration
+# --daemon: api, services, network and examples run again through svcd's daemon, in both (scripts/daemon-pass.mjs).
+exec node --import tsx scripts/run-tests.mjs --coverage --rootless --daemon test/unit test/integration

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { acquireFileLock } from "../../../src/common/file-lock.js";
 import { PRIVATE_COPY_PREFIX } from "../../../src/engine/cache-volumes.js";
 import { enginePaths, engineRunner } from "../../rig/engine.js";
-import { connect, type Client } from "../../../src/index.js";
+import { type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { appendChain, volumeLog } from "./fixtures/chains.js";
 
 const run = promisify(execFile);

@@ -2,7 +2,8 @@
 // `insecureRootCapabilities` gives back, for build steps and for services. Real containerd and runc.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { connect, type Client, type Container } from "../../../src/index.js";
+import { type Client, type Container } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { DEFAULT_CAPABILITIES, capabilityMask, hostRootCapabilities } from "../../../src/runtime/index.js";
 import { rootless } from "../../rig/engine.js";
 

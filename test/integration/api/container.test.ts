@@ -1,7 +1,8 @@
 // The Container API end to end: real containerd, images pulled from the local registry mirror.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { connect, ExecError, type Client } from "../../../src/index.js";
+import { ExecError, type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { isCode, rejectsWith } from "../../helpers/errors.js";
 
 const test = suite<{ client: Client }>("container api");

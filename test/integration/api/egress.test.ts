@@ -6,7 +6,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { connect, type Client } from "../../../src/index.js";
+import { type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { tunUnusableReason } from "../../../src/network/index.js";
 import { egressPossible } from "../../rig/engine.js";
 import { startOutside, type Outside } from "../../rig/outside.js";

@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { connect, type Client } from "../../../src/index.js";
+import { type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { enginePaths, engineRunner, rootless } from "../../rig/engine.js";
 
 const test = suite<{ client: Client }>("engine files");

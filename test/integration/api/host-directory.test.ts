@@ -4,7 +4,8 @@ import * as assert from "uvu/assert";
 import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type Client } from "../../../src/index.js";
+import { type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 
 const test = suite<{ client: Client; dir: string }>("host directory");
 

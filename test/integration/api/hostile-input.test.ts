@@ -16,7 +16,8 @@ import { join, relative } from "node:path";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { enginePaths } from "../../rig/engine.js";
 import { MAX_ARG_BYTES, MAX_INLINE_BYTES, type ContainerDef, type ServiceDef } from "../../../src/definition/index.js";
-import { CacheVolume, Directory, InvalidArgumentError, connect, type Client, type Container } from "../../../src/index.js";
+import { CacheVolume, Directory, InvalidArgumentError, type Client, type Container } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 
 const NAMESPACE = "svcd-test-hostile";
 const address = process.env.CONTAINERD_ADDRESS ?? "/run/containerd/containerd.sock";

@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { watch } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type ConnectOptions } from "../../../src/index.js";
+import { type ConnectOptions } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { InvalidArgumentError } from "../../../src/common/errors.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { Paths } from "../../../src/common/paths.js";

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { connect } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { enginePaths } from "../../rig/engine.js";
 import { OWNER } from "../../../src/common/labels.js";

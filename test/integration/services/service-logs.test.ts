@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { Paths } from "../../../src/common/paths.js";
 import { enginePaths } from "../../rig/engine.js";
 import { pruneServiceLogs } from "../../../src/engine/index.js";

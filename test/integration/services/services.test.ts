@@ -2,7 +2,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync } from "node:fs";
-import { connect, ServiceError, type Client, type Container } from "../../../src/index.js";
+import { ServiceError, type Client, type Container } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
 import { hostHash } from "../../../src/definition/index.js";
 import { enginePaths } from "../../rig/engine.js";

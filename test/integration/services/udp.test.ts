@@ -3,7 +3,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createSocket, type Socket } from "node:dgram";
-import { connect, type Client } from "../../../src/index.js";
+import { type Client } from "../../../src/index.js";
+import { connect } from "../../rig/connect.js";
 
 const test = suite<{ client: Client }>("udp");
 const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
