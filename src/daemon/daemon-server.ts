@@ -2,6 +2,7 @@
 // listens on a unix socket it makes itself (root: mode 0660, group svcd; rootless: 0600) or on the socket systemd
 // passes (LISTEN_FDS); grpc-js takes each accepted connection through its connection injector, so both ways share
 // one path. Requests of one stream run concurrently; a Cancel aborts one; the stream's end releases the client.
+import { readdirSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { dirname } from "node:path";
@@ -14,6 +15,8 @@ import type { ClientMessage__Output } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request__Output } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage } from "./gen/svcd/v1/ServerMessage.js";
 import type { VersionResponse } from "./gen/svcd/v1/VersionResponse.js";
+import type { StatusRequest__Output } from "./gen/svcd/v1/StatusRequest.js";
+import type { StatusResponse } from "./gen/svcd/v1/StatusResponse.js";
 import { probeDaemon } from "./probe.js";
 import { MAX_MESSAGE_BYTES, svcdApi, svcdVersion } from "./protocol.js";
 import { SessionHub, type ClientSession } from "./session-hub.js";
@@ -49,6 +52,7 @@ export class DaemonServer {
     this.#grpc.addService(svcdApi().svcd.v1.Engine.service, {
       Version: (_call: unknown, reply: grpc.sendUnaryData<VersionResponse>) => reply(null, this.version()),
       Session: (call: Stream) => this.#session(call),
+      Status: (call: grpc.ServerUnaryCall<StatusRequest__Output, StatusResponse>, reply: grpc.sendUnaryData<StatusResponse>) => reply(null, this.status(call.request.gc)),
     });
     const injector = this.#grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.#net = createServer((socket) => {
@@ -82,6 +86,22 @@ export class DaemonServer {
 
   version(): VersionResponse {
     return { version: svcdVersion(), pid: process.pid, rootless: this.#core.userMode, uid: process.getuid?.() ?? 0 };
+  }
+
+  status(gc: boolean): StatusResponse {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    if (gc && collect) collect();
+    const handles: Record<string, number> = {};
+    for (const kind of process.getActiveResourcesInfo()) handles[kind] = (handles[kind] ?? 0) + 1;
+    const counts = this.hub.counts;
+    const memory = process.memoryUsage();
+    let fds = 0;
+    try {
+      fds = readdirSync("/proc/self/fd").length;
+    } catch {
+      // no /proc: reported as 0
+    }
+    return { sessions: counts.sessions, clients: counts.clients, heap_used: memory.heapUsed, rss: memory.rss, open_fds: fds, handles, gc_done: gc && collect !== undefined };
   }
 
   /**

@@ -5,7 +5,8 @@ import { readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { VersionResponse__Output } from "./gen/svcd/v1/VersionResponse.js";
-import { daemonClient } from "./remote-engine.js";
+import type { StatusResponse__Output } from "./gen/svcd/v1/StatusResponse.js";
+import { daemonClient, daemonGone } from "./remote-engine.js";
 
 export type DaemonProbe =
   | { state: "answers"; version: VersionResponse__Output }
@@ -67,6 +68,20 @@ export async function probeDaemon(socket: string, timeoutMs: number = PROBE_TIME
     return { state: "answers", version };
   } catch (err) {
     return { state: "absent", reason: `${socket} does not answer as svcd (${(err as grpc.ServiceError).details || (err as Error).message})` };
+  } finally {
+    client.close();
+  }
+}
+
+/** The daemon's Status answer (sessions, clients, memory, descriptors); `gc` collects garbage first where it can. */
+export async function daemonStatus(socket: string, opts: { gc?: boolean; timeoutMs?: number } = {}): Promise<StatusResponse__Output> {
+  const client = daemonClient(socket);
+  try {
+    return await new Promise<StatusResponse__Output>((resolve, reject) => {
+      client.Status({ gc: opts.gc === true }, { deadline: new Date(Date.now() + (opts.timeoutMs ?? 10_000)) }, (err: grpc.ServiceError | null, answer?: StatusResponse__Output) =>
+        err || !answer ? reject(daemonGone(socket, err?.details || "no answer")) : resolve(answer),
+      );
+    });
   } finally {
     client.close();
   }
