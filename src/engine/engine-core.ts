@@ -116,6 +116,7 @@ export async function openEngineCore(opts: EngineCoreOptions): Promise<EngineCor
   try {
     if (opts.reap === "all") {
       while ((await reapDeadOwners(reaperDeps, { signal: opts.signal })).more);
+      await resources.close(); // the reap may have joined the hub: an idle daemon holds nothing but containerd
     } else {
       const first = await reapDeadOwners(reaperDeps, { maxObjects: REAP_PASS.maxObjects, deadlineMs: Date.now() + REAP_PASS.budgetMs });
       if (first.more) reaping = reapInBackground(reaperDeps, REAP_PASS, background.signal);
