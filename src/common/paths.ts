@@ -147,6 +147,10 @@ export class Paths {
   get locksDir(): string {
     return join(this.runtime, "locks");
   }
+  /** One lock file per session id an engine of this user holds (embedded engines do not share a session). */
+  get sessionLocksDir(): string {
+    return join(this.locksDir, "sessions");
+  }
 
   // --- build-cache GC (src/engine/prune) ---
   /** One file per live session listing the build-cache steps it uses (volatile: sessions die with the boot). */

@@ -98,6 +98,7 @@ export class ClientSession {
 export class SessionHub {
   readonly #core: EngineCore;
   readonly #sessions = new Map<string, SharedSession>();
+  readonly #opening = new Map<string, Promise<SharedSession>>();
   /** Sessions whose last client left, still stopping: a client joining the same id waits for the end first. */
   readonly #ending = new Map<string, Promise<void>>();
   /**
@@ -133,18 +134,26 @@ export class SessionHub {
     await this.#idling;
     if (this.#closed) throw new CancelledError("the svcd daemon is shutting down");
     let session = this.#sessions.get(id);
-    if (session) {
-      if (session.moduleId !== moduleId) {
-        throw new InvalidArgumentError(`session ${JSON.stringify(id)} is open with moduleId ${JSON.stringify(session.moduleId)}: clients sharing a session pass the same moduleId`);
+    if (!session) {
+      // Concurrent first joins of one id wait for the same opening, then share it.
+      let opening = this.#opening.get(id);
+      if (!opening) {
+        opening = (async () => {
+          const engine = await openSession(this.#core, { sessionId: id, moduleId, registryMirrors: request.registryMirrors, serviceGracePeriodMs: graceMs, host: new LocalHost() });
+          const opened: SharedSession = { id, engine, moduleId, mirrors, clients: new Set() };
+          this.#sessions.set(id, opened);
+          log("session %s opened", id);
+          return opened;
+        })().finally(() => this.#opening.delete(id));
+        this.#opening.set(id, opening);
       }
-      if (session.mirrors !== mirrors) {
-        throw new InvalidArgumentError(`session ${JSON.stringify(id)} is open with other registryMirrors: clients sharing a session pass the same mirrors`);
-      }
-    } else {
-      const engine = openSession(this.#core, { sessionId: id, moduleId, registryMirrors: request.registryMirrors, serviceGracePeriodMs: graceMs, host: new LocalHost() });
-      session = { id, engine, moduleId, mirrors, clients: new Set() };
-      this.#sessions.set(id, session);
-      log("session %s opened", id);
+      session = await opening;
+    }
+    if (session.moduleId !== moduleId) {
+      throw new InvalidArgumentError(`session ${JSON.stringify(id)} is open with moduleId ${JSON.stringify(session.moduleId)}: clients sharing a session pass the same moduleId`);
+    }
+    if (session.mirrors !== mirrors) {
+      throw new InvalidArgumentError(`session ${JSON.stringify(id)} is open with other registryMirrors: clients sharing a session pass the same mirrors`);
     }
     const client = new ClientSession(this, session, { id: {}, graceMs, onProgress: request.onProgress }, request.cwd);
     session.clients.add(client);

@@ -11,6 +11,7 @@ import { resolveMirrors, type RegistryMirrors } from "../image/index.js";
 import { BuildCache } from "./build-cache.js";
 import { CacheVolumes } from "./cache-volumes.js";
 import { currentCaller } from "./caller.js";
+import { claimSession } from "./session-claim.js";
 import { EmbeddedEngine } from "./embedded-engine.js";
 import { DEFAULT_SNAPSHOTTER, openEngineCore, type EngineCore } from "./engine-core.js";
 import { Evaluator } from "./evaluator.js";
@@ -62,7 +63,7 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
   graceOf(opts.serviceGracePeriodMs);
   const core = await openEngineCore({ ...opts, ownerSessionId: sessionId, reap: "bounded" });
   try {
-    return openSession(core, { ...opts, sessionId }, { closeCore: true });
+    return await openSession(core, { ...opts, sessionId }, { closeCore: true });
   } catch (err) {
     await core.close();
     throw err;
@@ -70,13 +71,14 @@ export async function createEngine(opts: EngineOptions): Promise<EmbeddedEngine>
 }
 
 /** A session on a core. With `closeCore`, the session's close also closes the core (the embedded engine). */
-export function openSession(core: EngineCore, opts: SessionOptions, own: { closeCore: boolean } = { closeCore: false }): EmbeddedEngine {
+export async function openSession(core: EngineCore, opts: SessionOptions, own: { closeCore: boolean } = { closeCore: false }): Promise<EmbeddedEngine> {
   const { client, paths, runner, env, resources, store } = core;
   const sessionId = sessionIdOf(opts.sessionId);
   const graceMs = graceOf(opts.serviceGracePeriodMs);
   const owner = currentOwner(sessionId);
   const mirrors: RegistryMirrors | undefined = opts.registryMirrors;
   resolveMirrors(mirrors, env); // validates the option and SVCD_REGISTRY_MIRRORS before any pull
+  const claim = await claimSession(paths, runner, sessionId);
   // Progress goes to the session's listener, and to the caller whose call caused it when several share the session.
   const onProgress = (event: ProgressEvent) => {
     opts.onProgress?.(event);
@@ -115,6 +117,10 @@ export function openSession(core: EngineCore, opts: SessionOptions, own: { close
     session,
     network,
     cache,
-    afterClose: own.closeCore ? () => core.close() : () => Promise.resolve(),
+    // The claim goes last: a new engine may take the id only once nothing of this session is left.
+    afterClose: async () => {
+      if (own.closeCore) await core.close();
+      claim.release();
+    },
   });
 }
