@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `svcd`: the engine as a daemon (DESIGN.md §6). Opens the engine core (containerd, reaping what a dead predecessor
 // left, before anything is served), then serves sessions on its unix socket — its own, or the one systemd passes
-// (socket activation). SIGTERM or SIGINT: stop accepting, end every session (their services stopped), exit 0.
+// (socket activation). SIGTERM or SIGINT: stop accepting, let calls under way finish (10 s at most), end every session
+// (their services stopped), exit 0; a second signal exits at once.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { debug } from "../common/debug.js";
@@ -24,6 +25,9 @@ Serves svcd's engine to local clients on a unix socket (connect() and svc use it
   --help                    this text
 
 The root daemon's socket is mode 0660, group svcd: members of svcd are root-equivalent, as docker's group is.`;
+
+/** SIGTERM lets calls under way finish for this long before the sessions are ended (systemd's stop timeout is 90 s). */
+const DRAIN_MS = 10_000;
 
 const log = (line: string) => process.stderr.write(`svcd: ${line}\n`);
 const trace = debug("daemon");
@@ -130,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
       stopping = true;
       const counts = server.hub.counts;
       log(`${signal}: ending ${counts.sessions} session(s) of ${counts.clients} client(s)`);
-      server.close().then(
+      server.close({ drainMs: DRAIN_MS }).then(
         () => {
           log("stopped");
           resolve(0);

@@ -40,7 +40,6 @@ export class DaemonServer {
   readonly #grpc: grpc.Server;
   readonly #net: NetServer;
   readonly #sockets = new Set<Socket>();
-  readonly #streams = new Set<Promise<void>>();
   readonly #path: string | undefined;
   #closing: Promise<void> | undefined;
 
@@ -105,17 +104,18 @@ export class DaemonServer {
   }
 
   /**
-   * Stops accepting, ends every session (their services stopped, their clients' calls cancelled; clients see the
-   * daemon gone), then closes the core. Idempotent.
+   * Stops accepting, lets calls under way finish for up to `drainMs`, ends every session (their services stopped,
+   * their clients' remaining calls cancelled; clients see the daemon gone), then closes the core. Idempotent.
    */
-  close(): Promise<void> {
+  close(opts: { drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
-      await new Promise<void>((resolve) => this.#net.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => this.#net.close(() => resolve())); // accepted connections stay
       if (this.#path) await unlink(this.#path).catch(() => {});
-      await this.hub.close();
-      await Promise.all([...this.#streams]);
+      await this.hub.close(opts.drainMs ?? 0);
+      // Every client has left (hub.close waited for each leave): the streams still open are ended by the shutdown.
       this.#grpc.forceShutdown();
       for (const socket of this.#sockets) socket.destroy();
+      await closed;
       await this.#core.close();
     })();
     return this.#closing;
@@ -140,22 +140,16 @@ export class DaemonServer {
       if (!done && !call.destroyed && !call.writableEnded) call.write(message);
     };
     const fail = (requestId: number, err: unknown) => send({ failure: { request_id: requestId, ...failureOf(err) } });
-    let finish: () => void = () => {};
-    const finished = new Promise<void>((resolve) => {
-      finish = () => {
-        if (done) return;
-        done = true;
-        for (const controller of calls.values()) controller.abort(new CancelledError("the client's session stream ended"));
-        void (async () => {
-          await opening;
-          await client?.leave().catch((err) => log("a client's leave: %s", err));
-          if (!call.destroyed && !call.writableEnded) call.end();
-          resolve();
-        })();
-      };
-    });
-    this.#streams.add(finished);
-    void finished.finally(() => this.#streams.delete(finished));
+    const finish = () => {
+      if (done) return;
+      done = true;
+      for (const controller of calls.values()) controller.abort(new CancelledError("the client's session stream ended"));
+      void (async () => {
+        await opening;
+        await client?.leave().catch((err) => log("a client's leave: %s", err));
+        if (!call.destroyed && !call.writableEnded) call.end();
+      })();
+    };
 
     call.on("data", (message: ClientMessage__Output) => {
       if (done) return;

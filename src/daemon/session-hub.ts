@@ -82,6 +82,11 @@ export class ClientSession {
     await up?.close();
   }
 
+  /** Resolves once no call of this client is under way (new ones may start meanwhile; they are waited for too). */
+  async settled(): Promise<void> {
+    while (this.#calls.size > 0) await Promise.all([...this.#calls]);
+  }
+
   /** Releases everything the client held; the session ends if it was the last. Idempotent. */
   leave(): Promise<void> {
     this.#leaving ??= (async () => {
@@ -179,10 +184,18 @@ export class SessionHub {
     }
   }
 
-  /** Refuses new sessions and ends every open one (their clients' calls are cancelled). */
-  async close(): Promise<void> {
+  /**
+   * Refuses new sessions, lets the calls under way finish for up to `drainMs` (a client's exec or service start is
+   * not cut short by a routine restart), then ends every session: what is still running is cancelled.
+   */
+  async close(drainMs = 0): Promise<void> {
     this.#closed = true;
     const clients = [...this.#sessions.values()].flatMap((s) => [...s.clients]);
+    if (drainMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(clients.map((c) => c.settled())), new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+    }
     await Promise.all(clients.map((c) => c.leave()));
     await Promise.all([...this.#ending.values()]);
   }

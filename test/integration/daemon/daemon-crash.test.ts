@@ -2,6 +2,7 @@
 // EngineUnavailableError (no hang), and the restarted daemon reaps, before it serves, everything the dead one made —
 // containers, tasks, snapshots, leases, netns files, IP leases, hosts files, firewall entries, the forward agent —
 // as the leak check proves.
+import { existsSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, EngineUnavailableError } from "../../../src/index.js";
@@ -69,6 +70,28 @@ test("SIGKILL of the daemon: clients fail fast, the restarted daemon reaps all i
   } finally {
     where.remove();
   }
+});
+
+test("SIGTERM drains: a call under way finishes, then the sessions end, the socket goes, and nothing is left", async () => {
+  const before = new Set(await checkLeaks({ address: engineAddress() }));
+  const daemon = await startTestDaemon({ env: process.env, args: ["--namespace", NAMESPACE] });
+  const client = await connect({ engine: "daemon", socket: daemon.socket, serviceGracePeriodMs: 0 });
+  const cd = engineClient(NAMESPACE);
+  const stopEvents = new AbortController();
+  const started = cd.subscribe([`topic=="/tasks/start",namespace=="${NAMESPACE}"`], { signal: stopEvents.signal })[Symbol.asyncIterator]();
+  const execStarted = started.next();
+  const running = client.container().from("busybox").withEnvVariable("NONCE", `${Date.now()}`).withExec(["sh", "-c", "sleep 1; echo finished"]).stdout();
+  await execStarted;
+  stopEvents.abort();
+  cd.close();
+  const stopped = daemon.stop();
+  assert.is(await running, "finished\n", "the call under way was let finish");
+  assert.is(await stopped, 0);
+  assert.not.ok(existsSync(daemon.socket), "the socket file is removed");
+  const after = await client.container().from("busybox").withExec(["true"]).sync().then(() => undefined, (e: unknown) => e);
+  assert.instance(after, EngineUnavailableError, "then the daemon is gone for its clients");
+  await client.close();
+  assert.equal((await checkLeaks({ address: engineAddress() })).filter((l) => !before.has(l)), []);
 });
 
 test.run();
