@@ -42,7 +42,7 @@ export async function startTestDaemon(opts: StartDaemonOptions = {}): Promise<Te
   const socket = opts.socket ?? priv!.socket;
   const env = { ...(opts.env ?? process.env) };
   delete env.SVCD_SOCKET;
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", SVCD_ENTRY, "--socket", socket, ...(opts.args ?? [])], { cwd: repo, env, stdio: ["ignore", "inherit", "pipe"] });
+  const child = spawn(process.execPath, ["--expose-gc", "--max-semi-space-size=1", "--import", "tsx", SVCD_ENTRY, "--socket", socket, ...(opts.args ?? [])], { cwd: repo, env, stdio: ["ignore", "inherit", "pipe"] });
   let err = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk: string) => {
