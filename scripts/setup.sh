@@ -28,6 +28,8 @@ packages=(
   docker-registry skopeo iproute2 util-linux nftables golang-github-containerd-containerd-dev
   # the MariaDB host-service test starts its own private mariadbd (test/integration/services/mariadb.test.ts)
   mariadb-server
+  # systemd-analyze verifies the daemon's units (test/unit/systemd-units.test.ts); no systemd runs here
+  systemd
 )
 missing=()
 for pkg in "${packages[@]}"; do
@@ -60,6 +62,14 @@ EOF_POLICY
   if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 else
   log "Debian packages present"
+fi
+
+# --- the svcd group ---------------------------------------------------------------------------------------------
+# Members may use the root daemon's socket (/run/svcd/svcd.sock, 0660): root-equivalent, like docker's group. The
+# root daemon refuses to start without it (packaging/sysusers.d/svcd.conf makes it where systemd-sysusers runs).
+if ! getent group svcd >/dev/null; then
+  log "creating the system group svcd"
+  groupadd --system svcd
 fi
 
 # --- npm dependencies ------------------------------------------------------------------------------------------
