@@ -10,7 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { debug } from "../common/debug.js";
 import { CancelledError, EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
 import type { ContainerDef, PruneOptions, ServiceDef, UpRequest } from "../definition/index.js";
-import type { EngineCore } from "../engine/index.js";
+import type { EngineCore, EngineWarning } from "../engine/index.js";
 import type { ClientMessage__Output } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request__Output } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage } from "./gen/svcd/v1/ServerMessage.js";
@@ -136,6 +136,7 @@ export class DaemonServer {
     let opening: Promise<void> | undefined;
     let done = false;
     const calls = new Map<number, AbortController>();
+    let unwatch: (() => void) | undefined;
     const send = (message: ServerMessage) => {
       if (!done && !call.destroyed && !call.writableEnded) call.write(message);
     };
@@ -143,6 +144,7 @@ export class DaemonServer {
     const finish = () => {
       if (done) return;
       done = true;
+      unwatch?.();
       for (const controller of calls.values()) controller.abort(new CancelledError("the client's session stream ended"));
       void (async () => {
         await opening;
@@ -171,6 +173,10 @@ export class DaemonServer {
                 client = joined;
                 if (done) return; // the stream ended while joining: finish() leaves
                 send({ opened: { session_id: joined.session.id, clients: joined.session.clients.size } });
+                // The daemon's warnings are its clients' too: those already given, then each new one.
+                const warn = (w: EngineWarning) => send({ warning: { code: w.code, message: w.message } });
+                for (const w of this.#core.resources.warnings) warn(w);
+                unwatch = this.#core.resources.onWarning(warn);
               },
               (err: unknown) => {
                 fail(0, err);

@@ -51,6 +51,8 @@ export class RemoteEngine implements Engine {
   readonly #stream: grpc.ClientDuplexStream<ClientMessage, ServerMessage__Output>;
   readonly #pending = new Map<number, Pending>();
   readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
+  /** Warning codes already emitted: a daemon that joins the hub again gives them again. */
+  readonly #warned = new Set<string>();
   #nextId = 1;
   /** Set once the stream is over: why later calls fail. */
   #dead: SvcdError | undefined;
@@ -228,6 +230,13 @@ export class RemoteEngine implements Engine {
           // a listener's own error is not the call's
         }
         break;
+      case "warning": {
+        const { code, message: text } = message.warning!;
+        if (this.#warned.has(code)) break;
+        this.#warned.add(code);
+        process.emitWarning(text, { code });
+        break;
+      }
       default:
         this.#fail(new InternalError(`svcd daemon at ${this.socket} sent an unknown message`));
     }

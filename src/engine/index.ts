@@ -6,3 +6,4 @@ export type { EmbeddedEngine } from "./embedded-engine.js";
 export type { HostAdapter } from "./host-adapter.js";
 export { pruneServiceLogs, type PruneServiceLogsOptions } from "./services/service-logs.js";
 export { LocalHost } from "./local-host.js";
+export type { EngineWarning } from "./session-resources.js";
