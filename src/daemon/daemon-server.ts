@@ -51,7 +51,9 @@ export class DaemonServer {
     this.#grpc.addService(svcdApi().svcd.v1.Engine.service, {
       Version: (_call: unknown, reply: grpc.sendUnaryData<VersionResponse>) => reply(null, this.version()),
       Session: (call: Stream) => this.#session(call),
-      Status: (call: grpc.ServerUnaryCall<StatusRequest__Output, StatusResponse>, reply: grpc.sendUnaryData<StatusResponse>) => reply(null, this.status(call.request.gc)),
+      Status: (call: grpc.ServerUnaryCall<StatusRequest__Output, StatusResponse>, reply: grpc.sendUnaryData<StatusResponse>) => {
+        this.status(call.request.gc).then((status) => reply(null, status), (err: unknown) => reply({ code: grpc.status.INTERNAL, details: String(err) }));
+      },
     });
     const injector = this.#grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.#net = createServer((socket) => {
@@ -87,9 +89,16 @@ export class DaemonServer {
     return { version: svcdVersion(), pid: process.pid, rootless: this.#core.userMode, uid: process.getuid?.() ?? 0 };
   }
 
-  status(gc: boolean): StatusResponse {
+  /** What the daemon holds; with `gc`, once settled (see StatusRequest.gc) and after a full collection. */
+  async status(gc: boolean): Promise<StatusResponse> {
     const collect = (globalThis as { gc?: () => void }).gc;
-    if (gc && collect) collect();
+    if (gc) {
+      await this.hub.settled();
+      await this.#core.autoGc.settled();
+      // Handles closed meanwhile are released by their close callbacks, which run in the loop's next turns.
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      collect?.();
+    }
     const handles: Record<string, number> = {};
     for (const kind of process.getActiveResourcesInfo()) handles[kind] = (handles[kind] ?? 0) + 1;
     const counts = this.hub.counts;

@@ -184,6 +184,12 @@ export class SessionHub {
     }
   }
 
+  /** Resolves once sessions being ended have ended and the hub, if idle, has been left. */
+  async settled(): Promise<void> {
+    while (this.#ending.size > 0) await Promise.all([...this.#ending.values()]);
+    await this.#idling;
+  }
+
   /**
    * Refuses new sessions, lets the calls under way finish for up to `drainMs` (a client's exec or service start is
    * not cut short by a routine restart), then ends every session: what is still running is cancelled.

@@ -52,6 +52,11 @@ export class AutoGc {
     });
   }
 
+  /** Resolves when no run is in progress (one may start later). */
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
   /** No more runs; resolves when the one in progress (bounded by runBudgetMs) is done. */
   async close(): Promise<void> {
     this.#closed = true;
