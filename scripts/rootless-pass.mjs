@@ -1,5 +1,5 @@
-// The rootless pass of `npm test`: the integration tests of api, services, network, forward, runtime and examples
-// (and test/integration/as-user, which only makes sense as a user) run again as the unprivileged user svcd-test,
+// The rootless pass of `npm test`: the integration tests of api, services, network, forward, runtime, examples and
+// daemon (and test/integration/as-user, which only makes sense as a user) run again as the unprivileged user svcd-test,
 // on that user's own rootless engine, while the root pass runs. scripts/run-tests.mjs starts it when run as root
 // on the default targets (or with --rootless), and adds its totals to the one total line.
 //
@@ -9,7 +9,7 @@ import { cpSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSyn
 import { join, relative } from "node:path";
 
 export const ROOTLESS_USER = "svcd-test";
-export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime", "examples", "as-user"].map((d) => `test/integration/${d}`);
+export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime", "examples", "daemon", "as-user"].map((d) => `test/integration/${d}`);
 
 /** Integration files that cannot run as a user, and why. */
 export const ROOT_ONLY = {
@@ -63,6 +63,9 @@ export function startRootlessPass({ repo, collect, say, logPath, daemon = false 
     `LOGNAME=${ROOTLESS_USER}`,
     `PATH=${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
     "LANG=C.UTF-8",
+    // The load test's 20 clients run 3 seed scenarios each here, not 10: the root pass runs the full load beside
+    // this pass on the same 2 cores, and the user engine's rounds add leak-freedom, not a second throughput figure.
+    `SVCD_TEST_LOAD_SCENARIOS=${process.env.SVCD_TEST_LOAD_SCENARIOS ?? 3}`,
     ...["SVCD_TEST_FILE_TIMEOUT_MS", "SVCD_TEST_LEAK_CHECK", "DEBUG"].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`),
   ];
   const out = createWriteStream(logPath);

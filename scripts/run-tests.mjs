@@ -141,7 +141,7 @@ async function integrationEnv() {
 // --- leak check after each integration file ----------------------------------------------------------------------
 let leakCheck; // { check(): Promise<string[]> } once integration is set up
 async function startLeakCheck(address) {
-  const { checkLeaks } = await import("../test/rig/leak-check.ts");
+  const { checkLeaks, describeTaskLeaks } = await import("../test/rig/leak-check.ts");
   const { ContainerdClient } = await import("../src/containerd/index.ts");
   const client = new ContainerdClient({ address, namespace: "default" });
   cleanups.push(async () => client.close());
@@ -154,7 +154,7 @@ async function startLeakCheck(address) {
       const now = await checkLeaks({ address, client });
       const fresh = now.filter((l) => !known.has(l));
       known = new Set(now);
-      return fresh;
+      return describeTaskLeaks(client, fresh);
     },
   };
 }

@@ -50,6 +50,29 @@ export async function checkLeaks(opts: LeakCheckOptions): Promise<string[]> {
   }
 }
 
+/**
+ * Each `task: <ns>/<id>` finding with the task's state and what still runs in it (pid and command line of each
+ * process) appended, so a file that hung says where it stopped: which exec never exited, or only the init is
+ * left. Kept out of the findings themselves, which stay stable between checks.
+ */
+export async function describeTaskLeaks(root: ContainerdClient, leaks: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    leaks.map(async (leak) => {
+      const m = /^task: ([^/]+)\/(.+)$/.exec(leak);
+      if (!m) return leak;
+      const client = root.withNamespace(m[1]!);
+      try {
+        const [{ process: t }, { processes }] = await Promise.all([client.tasks.get({ container_id: m[2]! }), client.tasks.listPids({ container_id: m[2]! })]);
+        const procs = processes.map((p) => `${p.pid} ${readSafe(`/proc/${p.pid}/cmdline`).split("\0").filter(Boolean).join(" ") || "?"}`);
+        const state = String(t?.status) === "STOPPED" ? `STOPPED, exit ${t?.exit_status}` : String(t?.status);
+        return `${leak} (${state}; processes: ${procs.join(", ") || "none"})`;
+      } catch (err) {
+        return `${leak} (not described: ${(err as Error).message})`;
+      }
+    }),
+  );
+}
+
 /** Containers, tasks, active snapshots and leases in any namespace of this run's containerd. */
 async function containerdLeaks(root: ContainerdClient): Promise<string[]> {
   const { namespaces } = await root.namespaces.list({});

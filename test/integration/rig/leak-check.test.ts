@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { Paths } from "../../../src/common/paths.js";
 import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { NetnsFiles } from "../../../src/network/hub/netns-files.js";
-import { checkLeaks } from "../../rig/leak-check.js";
+import { startContainer } from "../../../src/runtime/index.js";
+import { checkLeaks, describeTaskLeaks } from "../../rig/leak-check.js";
+import { setup } from "../runtime/fixture.js";
 
 const address = process.env.CONTAINERD_ADDRESS ?? "/run/containerd/containerd.sock";
 const base = mkdtempSync("/run/svcd-leaks-");
@@ -99,6 +101,29 @@ test("in a hub netns that still exists: set and map elements, non-base chains an
     await netns.releasePrivateDir();
   }
   assert.equal(await checkLeaks({ address, paths, env }), []);
+});
+
+test("a leaked task is described with its state and the command line of every process still in it", async () => {
+  const fx = await setup("leak-describe");
+  const id = `described-${process.pid}`;
+  const task = await startContainer(fx.client, { id, image: fx.image, paths: fx.paths, runner: fx.runner, args: ["sleep", "1000"] });
+  try {
+    let up!: () => void;
+    const started = new Promise<void>((resolve) => (up = resolve));
+    const exec = await task.exec(["sh", "-c", "echo up; exec sleep 999"], { onStdout: () => up() });
+    await started;
+    const [line, other] = await describeTaskLeaks(fx.client, [`task: ${fx.namespace}/${id}`, "mount: /x"]);
+    assert.is(other, "mount: /x", "other findings pass through");
+    assert.match(line!, new RegExp(`^task: ${fx.namespace}/${id} \\(RUNNING; processes: `));
+    assert.match(line!, /\d+ [^,]*-- sleep 1000/, line); // the init, with its child's argv
+    assert.match(line!, /\d+ sleep 999/, line);
+    const [gone] = await describeTaskLeaks(fx.client, [`task: ${fx.namespace}/no-such-task`]);
+    assert.match(gone!, /^task: \S+ \(not described: /);
+    await exec.delete();
+  } finally {
+    await task.delete();
+    await fx.close();
+  }
 });
 
 test.run();
