@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootless } from "./engine.mjs";
-import { loadRig } from "./svcd.mjs";
+import { load, loadRig } from "./svcd.mjs";
 
 /** Cleanups run in reverse order of registration; errors are reported, never stop the others. */
 export class Cleanups {
@@ -53,6 +53,11 @@ export async function privateSvcdDirs(cleanups) {
   const dir = await mkdtemp(join(tmpdir(), "svcd-bench-"));
   process.env.SVCD_STATE_DIR = join(dir, "state");
   process.env.SVCD_RUNTIME_DIR = join(dir, "run");
-  cleanups.push("svcd dirs", () => rm(dir, { recursive: true, force: true }));
+  cleanups.push("svcd dirs", async () => {
+    // A managed containerd the run started in these dirs goes with them (no-op when none runs there).
+    const [{ stopManagedContainerd }, { Paths }] = await Promise.all([load("rootless/index.js"), load("common/paths.js")]);
+    await stopManagedContainerd(new Paths({ state: join(dir, "state"), runtime: join(dir, "run") }));
+    await rm(dir, { recursive: true, force: true });
+  });
   return { state: process.env.SVCD_STATE_DIR, runtime: process.env.SVCD_RUNTIME_DIR };
 }
