@@ -1,5 +1,8 @@
-// The seed example: an HTTP service in a python container, fetched by name from a busybox client.
-// Run it with `npm run demo` (or `npx tsx examples/hello.ts`).
+// The seed example's three functions, for `svc call` (and importable as a library):
+//   svc call -m examples/hello.ts get                                   → Hello, world!
+//   svc call -m examples/hello.ts http-service up --ports 9000:8080     (then: curl localhost:9000)
+//   svc call -m examples/hello.ts user-list --svc=tcp://localhost:3306  (a MariaDB on the host: root / secret)
+// `npm run demo` runs the first one.
 import { dag, type Service } from "svcd";
 
 /** A web server serving "Hello, world!" on port 8080. */
@@ -19,11 +22,11 @@ export async function get(): Promise<string> {
     .stdout();
 }
 
-// Run directly: print the page, then end the session.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    console.log(await get());
-  } finally {
-    await dag.close();
-  }
+/** Lists MariaDB's users (SELECT Host, User FROM mysql.user) through a host service, as root with password `secret`. */
+export async function userList({ svc }: { /** The database, e.g. tcp://localhost:3306. */ svc: Service }): Promise<string> {
+  const [db] = await svc.ports();
+  return dag.container().from("mariadb-client")
+    .withServiceBinding("db", svc)
+    .withExec(["mariadb", "--host=db", `--port=${db?.port ?? 3306}`, "--user=root", "--password=secret", "-e", "SELECT Host, User FROM mysql.user"])
+    .stdout();
 }

@@ -103,6 +103,19 @@ else
   log "build up to date"
 fi
 
+# --- the commands ------------------------------------------------------------------------------------------------
+# `svc` and `svcd` on PATH for the README's walkthrough: symlinks to this checkout's build (what `npm link` would
+# make, without touching npm's global tree). An existing command of another origin is left alone, and said.
+for bin in svc svcd; do
+  target="$repo/dist/cli/$bin.js"
+  link="/usr/local/bin/$bin"
+  if [ -L "$link" ] || [ ! -e "$link" ]; then
+    [ "$(readlink "$link" 2>/dev/null)" = "$target" ] || { ln -sfn "$target" "$link"; log "$link -> $target"; }
+  else
+    log "$link exists and is not ours: left alone (run $target directly)"
+  fi
+done
+
 # --- test images -----------------------------------------------------------------------------------------------
 bash "$repo/scripts/test-images.sh"
 log "ready"

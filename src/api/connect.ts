@@ -67,10 +67,21 @@ async function openEngine(options: ConnectOptions): Promise<Engine> {
 
 // The default client connects on first use and closes when the process is about to exit.
 let defaultClient: Client | undefined;
+let defaultOptions: ConnectOptions = {};
+
+/**
+ * The options `dag` connects with, for a program that hands `dag` to code it loads (`svc call` passes its
+ * progress output and session this way). Only before `dag`'s first use: InvalidArgumentError after it.
+ */
+export function configureDag(options: ConnectOptions): void {
+  if (defaultClient) throw new InvalidArgumentError("configureDag: dag is already connected; configure it before its first use");
+  checkConnectOptions(options);
+  defaultOptions = { ...options };
+}
 
 function lazyDefault(): Client {
   if (!defaultClient) {
-    defaultClient = new Client(openEngine({}));
+    defaultClient = new Client(openEngine(defaultOptions));
     const client = defaultClient;
     process.once("beforeExit", () => void client.close());
   }

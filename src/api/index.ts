@@ -1,5 +1,5 @@
 // The public API's door.
-export { connect, dag } from "./connect.js";
+export { configureDag, connect, dag } from "./connect.js";
 export type { ConnectOptions } from "./connect-options.js";
 export { Client } from "./client.js";
 export { Service, type EndpointOptions, type ServicePort, type UpOptions } from "./service.js";
