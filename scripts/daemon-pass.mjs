@@ -1,4 +1,4 @@
-// The daemon pass of `npm test` (issue 10): the api, services, network and examples integration tests run again,
+// The daemon pass of `npm test` (issue 10): the api, services, network, examples and cli integration tests run again,
 // this time through svcd's daemon. scripts/run-tests.mjs starts it after its own files (with --daemon), in the root
 // run and in the rootless pass alike: it starts `svcd --namespace svcd-test` on a private socket (outside the run's
 // state and runtime dirs, and never the default one), runs each file with SVCD_SOCKET pointing at it and
@@ -7,7 +7,7 @@
 // checks that its shutdown left nothing either.
 import { relative } from "node:path";
 
-export const DAEMON_DIRS = ["api", "services", "network", "examples"].map((d) => `test/integration/${d}`);
+export const DAEMON_DIRS = ["api", "services", "network", "examples", "cli"].map((d) => `test/integration/${d}`);
 
 /** Files of those directories that test the embedded engine itself, and why. */
 export const DAEMON_SKIP = {

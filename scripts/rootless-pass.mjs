@@ -1,5 +1,5 @@
-// The rootless pass of `npm test`: the integration tests of api, services, network, forward, runtime, examples and
-// daemon (and test/integration/as-user, which only makes sense as a user) run again as the unprivileged user svcd-test,
+// The rootless pass of `npm test`: the integration tests of api, services, network, forward, runtime, examples,
+// daemon and cli (and test/integration/as-user, which only makes sense as a user) run again as the unprivileged user svcd-test,
 // on that user's own rootless engine, while the root pass runs. scripts/run-tests.mjs starts it when run as root
 // on the default targets (or with --rootless), and adds its totals to the one total line.
 //
@@ -9,7 +9,7 @@ import { cpSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSyn
 import { join, relative } from "node:path";
 
 export const ROOTLESS_USER = "svcd-test";
-export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime", "examples", "daemon", "as-user"].map((d) => `test/integration/${d}`);
+export const ROOTLESS_DIRS = ["api", "services", "network", "forward", "runtime", "examples", "daemon", "cli", "as-user"].map((d) => `test/integration/${d}`);
 
 /** Integration files that cannot run as a user, and why. */
 export const ROOT_ONLY = {

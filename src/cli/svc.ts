@@ -85,6 +85,39 @@ function program(): Command {
     .option("-j, --json", "print JSON")
     .action(action((o: { json?: boolean }) => !!o.json, async (o: { json?: boolean }) => (await import("./commands/version.js")).version({ json: !!o.json })));
 
+  const json = (o: { json?: boolean }) => !!o.json;
+  svc
+    .command("ps")
+    .description("list services: the daemon's when one answers, else every engine's on this machine")
+    .option("-j, --json", "print JSON")
+    .action(action(json, async (o: { json?: boolean }) => (await import("./commands/ps.js")).ps({ json: !!o.json })));
+
+  svc
+    .command("stop")
+    .description("stop services by name: <hostname>[@<session>], a unique prefix is enough")
+    .argument("<service...>", "the services")
+    .option("--kill", "SIGKILL at once instead of SIGTERM (SIGKILL after 10 s)")
+    .action(action((_n: string[], _o: unknown) => false, async (names: string[], o: { kill?: boolean }) => (await import("./commands/stop.js")).stop({ names, kill: !!o.kill })));
+
+  svc
+    .command("prune")
+    .description("remove build cache and old service logs that no live session uses")
+    .option("--keep-storage <size>", "keep at most this much build cache (least recently used goes first), e.g. 10GB")
+    .option("--older-than <duration>", "remove only what no session used for this long, e.g. 7d")
+    .option("--all", "everything no live session uses, ignoring the configured policy")
+    .option("-j, --json", "print JSON")
+    .action(
+      action(json, async (o: { keepStorage?: string; olderThan?: string; all?: boolean; json?: boolean }) =>
+        (await import("./commands/prune.js")).prune({ ...o, all: !!o.all, json: !!o.json }),
+      ),
+    );
+
+  svc
+    .command("doctor")
+    .description("check what svcd needs on this machine and print the fix for each missing piece")
+    .option("-j, --json", "print JSON")
+    .action(action(json, async (o: { json?: boolean }) => (await import("./commands/doctor.js")).doctor({ json: !!o.json })));
+
   const collect = (value: string, previous: string[]) => [...previous, value];
   svc
     .command("run")

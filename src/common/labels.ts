@@ -21,6 +21,16 @@ export const OWNER = {
   kind: "svcd.io/kind",
 } as const;
 
+/** What a service container is, for `svc ps` / `svc stop` of any engine on the machine (read from containerd). */
+export const SERVICE = {
+  /** The service's hostname (content-addressed, or withHostname's). */
+  hostname: "svcd.io/service.hostname",
+  /** Its exposed ports: `8080/tcp,53/udp`. */
+  ports: "svcd.io/service.ports",
+  /** Its open `up` forwards, kept current by the engine that runs them: `127.0.0.1:9000->8080/tcp,…`. */
+  up: "svcd.io/service.up",
+} as const;
+
 /** Build-cache labels on committed snapshots (Container API). */
 export const CACHE = {
   digest: "svcd.io/cache.digest",

@@ -8,19 +8,22 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { dirname } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { debug } from "../common/debug.js";
-import { CancelledError, EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
+import { CancelledError, EngineUnavailableError, InvalidArgumentError, NotFoundError } from "../common/errors.js";
 import type { ContainerDef, PruneOptions, ServiceDef, UpRequest } from "../definition/index.js";
-import type { EngineCore, EngineWarning } from "../engine/index.js";
+import { listServices, stopServiceContainer, type EngineCore, type EngineWarning } from "../engine/index.js";
 import type { ClientMessage__Output } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request__Output } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage } from "./gen/svcd/v1/ServerMessage.js";
 import type { VersionResponse } from "./gen/svcd/v1/VersionResponse.js";
 import type { StatusRequest__Output } from "./gen/svcd/v1/StatusRequest.js";
 import type { StatusResponse } from "./gen/svcd/v1/StatusResponse.js";
+import type { ListServicesResponse } from "./gen/svcd/v1/ListServicesResponse.js";
+import type { StopServicesRequest__Output } from "./gen/svcd/v1/StopServicesRequest.js";
+import type { StopServicesResponse } from "./gen/svcd/v1/StopServicesResponse.js";
 import { probeDaemon } from "./probe.js";
 import { MAX_MESSAGE_BYTES, svcdApi, svcdVersion } from "./protocol.js";
 import { SessionHub, type ClientSession } from "./session-hub.js";
-import { failureOf } from "./wire-errors.js";
+import { failureOf, unaryFailure } from "./wire-errors.js";
 
 const log = debug("daemon");
 
@@ -54,6 +57,15 @@ export class DaemonServer {
       Status: (call: grpc.ServerUnaryCall<StatusRequest__Output, StatusResponse>, reply: grpc.sendUnaryData<StatusResponse>) => {
         this.status(call.request.gc).then((status) => reply(null, status), (err: unknown) => reply({ code: grpc.status.INTERNAL, details: String(err) }));
       },
+      ListServices: (_call: unknown, reply: grpc.sendUnaryData<ListServicesResponse>) => {
+        listServices(this.#core.client, [this.#core.namespace]).then(
+          (services) => reply(null, { services_json: JSON.stringify(services) }),
+          (err: unknown) => reply(unaryFailure(err)),
+        );
+      },
+      StopServices: (call: grpc.ServerUnaryCall<StopServicesRequest__Output, StopServicesResponse>, reply: grpc.sendUnaryData<StopServicesResponse>) => {
+        this.#stopServices(call.request.container_ids, call.request.kill).then(() => reply(null, {}), (err: unknown) => reply(unaryFailure(err)));
+      },
     });
     const injector = this.#grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.#net = createServer((socket) => {
@@ -83,6 +95,14 @@ export class DaemonServer {
     await chmod(listen.path, listen.mode);
     if (listen.gid !== undefined) await chown(listen.path, process.getuid?.() ?? 0, listen.gid);
     return server;
+  }
+
+  /** Stops the named service containers of this daemon's namespace (and only those: ids are checked against it). */
+  async #stopServices(ids: readonly string[], kill: boolean): Promise<void> {
+    const mine = new Map((await listServices(this.#core.client, [this.#core.namespace])).map((s) => [s.containerId, s]));
+    const unknown = ids.filter((id) => !mine.has(id));
+    if (unknown.length > 0) throw new NotFoundError(`no service container ${unknown.join(", ")} in this daemon's engine (svc ps lists them)`);
+    await Promise.all(ids.map((id) => stopServiceContainer(this.#core.client, mine.get(id)!, { kill })));
   }
 
   version(): VersionResponse {

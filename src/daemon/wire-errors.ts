@@ -88,3 +88,22 @@ export function errorOf(failure: WireFailure): SvcdError {
   err.message = failure.message;
   return err;
 }
+
+/** A failure as a unary call's status: the WireFailure travels as JSON in the status details. */
+export function unaryFailure(err: unknown): { code: number; details: string } {
+  const failure = failureOf(err);
+  const code = failure.code === "NOT_FOUND" ? 5 : failure.code === "INVALID_ARGUMENT" ? 3 : 2; // grpc NOT_FOUND / INVALID_ARGUMENT / UNKNOWN
+  return { code, details: JSON.stringify(failure) };
+}
+
+/** The svcd error a unary call's failure status carries, or undefined when it carries none (transport errors). */
+export function errorOfUnary(details: string | undefined): SvcdError | undefined {
+  if (!details?.startsWith("{")) return undefined;
+  try {
+    const failure = JSON.parse(details) as Partial<WireFailure>;
+    if (typeof failure.code !== "string" || typeof failure.message !== "string") return undefined;
+    return errorOf({ code: failure.code, name: failure.name ?? "", message: failure.message, details_json: failure.details_json ?? "{}" });
+  } catch {
+    return undefined;
+  }
+}

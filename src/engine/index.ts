@@ -5,5 +5,7 @@ export { runAsCaller, currentCaller, type Caller } from "./caller.js";
 export type { EmbeddedEngine } from "./embedded-engine.js";
 export type { HostAdapter } from "./host-adapter.js";
 export { pruneServiceLogs, type PruneServiceLogsOptions } from "./services/service-logs.js";
+export { listEngineServices, listServices, stopEngineService, stopServiceContainer, type ServiceEntry } from "./services/service-listing.js";
 export { LocalHost } from "./local-host.js";
 export type { EngineWarning } from "./session-resources.js";
+export { machineChecks, type MachineCheck } from "./machine-checks.js";

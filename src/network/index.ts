@@ -20,3 +20,4 @@ export { renderHostsFile, replaceManagedBlock, type HostsEntry } from "./hosts/h
 export { isDnsName, validateDnsName, validateIp } from "./hosts/host-names.js";
 export { isContainerId, validateContainerId } from "./container-id.js";
 export { listLeases, type IpLease } from "./ipam-leases.js";
+export { locateCniPlugins, CNI_PLUGIN_DIRS } from "./cni/cni-plugins.js";

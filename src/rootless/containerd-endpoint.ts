@@ -89,3 +89,18 @@ function checkAddress(address: string, what: string): void {
     throw new InvalidArgumentError(`${what} must be an absolute unix socket path, got ${JSON.stringify(address)}`);
   }
 }
+
+/**
+ * The containerd sockets an engine of this user may be using, without starting anything: CONTAINERD_ADDRESS, the
+ * system's and the managed one as root; the user's own rootless one otherwise. Only those that answer (svc ps
+ * and svc stop read every engine's services from them).
+ */
+export async function runningContainerdAddresses(opts: { paths: Paths; env?: NodeJS.ProcessEnv; root: boolean; probe?: ContainerdProbe }): Promise<string[]> {
+  const env = opts.env ?? process.env;
+  const probe = opts.probe ?? clientProbe();
+  const fromEnv = env.CONTAINERD_ADDRESS ? socketPath(env.CONTAINERD_ADDRESS) : undefined;
+  const candidates = opts.root ? [fromEnv, SYSTEM_CONTAINERD_ADDRESS, opts.paths.containerdSocket] : [opts.paths.containerdSocket];
+  const unique = [...new Set(candidates.filter((a): a is string => !!a))];
+  const answering = await Promise.all(unique.map(async (a) => ((await answers(a, probe)) ? a : undefined)));
+  return answering.filter((a): a is string => a !== undefined);
+}

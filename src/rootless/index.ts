@@ -1,6 +1,7 @@
 // The rootless layer's public door: choosing a containerd and managing svcd's own.
 export {
   resolveContainerd,
+  runningContainerdAddresses,
   SYSTEM_CONTAINERD_ADDRESS,
   type ContainerdEndpoint,
   type ContainerdEndpointOptions,
@@ -22,4 +23,4 @@ export { SUPERVISOR_PROGRAM } from "./containerd-supervisor.js";
 export { DEFAULT_LOG_MAX_BYTES, rotatedLogPath } from "./capped-log.js";
 export { ensureRootlessContainerd, claimRuntimeRoot, userNamespaceRunner, type RootlessContainerd, type RootlessContainerdOptions } from "./rootless-containerd.js";
 export { NamespaceRunner } from "./namespace-runner.js";
-export { checkRootlessPrerequisites, subIdRanges, MIN_SUBID_COUNT } from "./prerequisites.js";
+export { checkRootlessPrerequisites, findOnPath, rootlessPrerequisiteProblems, subIdRanges, MIN_SUBID_COUNT } from "./prerequisites.js";

@@ -62,6 +62,13 @@ function readOr(path: string, fallback: string): string {
 
 /** Throws the first unmet prerequisite as an EngineUnavailableError naming its fix. */
 export function checkRootlessPrerequisites(opts: PrerequisiteOptions): void {
+  const [first] = rootlessPrerequisiteProblems(opts);
+  if (first) throw first;
+}
+
+/** Every unmet prerequisite, each an EngineUnavailableError naming its fix (svc doctor lists them all). */
+export function rootlessPrerequisiteProblems(opts: PrerequisiteOptions): EngineUnavailableError[] {
+  const problems: EngineUnavailableError[] = [];
   const root = opts.root ?? "/";
   const env = opts.env ?? process.env;
   const user = opts.user ?? userInfo().username;
@@ -69,15 +76,15 @@ export function checkRootlessPrerequisites(opts: PrerequisiteOptions): void {
 
   const maxUserNs = readOr(join(root, "proc/sys/user/max_user_namespaces"), "1").trim();
   if (maxUserNs === "0") {
-    throw new EngineUnavailableError(`unprivileged user namespaces are disabled (user.max_user_namespaces = 0): as root, run "sysctl -w user.max_user_namespaces=63859" (and persist it in /etc/sysctl.d) to use svcd rootless, or run svcd as root`);
+    problems.push(new EngineUnavailableError(`unprivileged user namespaces are disabled (user.max_user_namespaces = 0): as root, run "sysctl -w user.max_user_namespaces=63859" (and persist it in /etc/sysctl.d) to use svcd rootless, or run svcd as root`));
   }
   const clone = readOr(join(root, "proc/sys/kernel/unprivileged_userns_clone"), "1").trim();
   if (clone === "0") {
-    throw new EngineUnavailableError(`unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0): as root, run "sysctl -w kernel.unprivileged_userns_clone=1" (and persist it in /etc/sysctl.d) to use svcd rootless, or run svcd as root`);
+    problems.push(new EngineUnavailableError(`unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0): as root, run "sysctl -w kernel.unprivileged_userns_clone=1" (and persist it in /etc/sysctl.d) to use svcd rootless, or run svcd as root`));
   }
   const apparmor = readOr(join(root, "proc/sys/kernel/apparmor_restrict_unprivileged_userns"), "0").trim();
   if (apparmor === "1") {
-    throw new EngineUnavailableError(`AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): as root, add an AppArmor profile granting "userns" to rootlesskit, or set the sysctl to 0`);
+    problems.push(new EngineUnavailableError(`AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): as root, add an AppArmor profile granting "userns" to rootlesskit, or set the sysctl to 0`));
   }
 
   for (const [file, kind] of [["subuid", "uid"], ["subgid", "gid"]] as const) {
@@ -85,10 +92,10 @@ export function checkRootlessPrerequisites(opts: PrerequisiteOptions): void {
     const total = ranges.reduce((n, r) => n + r.count, 0);
     if (total < MIN_SUBID_COUNT) {
       const have = ranges.length === 0 ? "has no subordinate " + kind + " range" : `has only ${total} subordinate ${kind}s`;
-      throw new EngineUnavailableError(
+      problems.push(new EngineUnavailableError(
         `${who} ${have} in /etc/${file} (rootless containers map their ${kind}s into it; at least ${MIN_SUBID_COUNT} are needed): ` +
           `as root, run "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}" with a range no other user has, or run svcd as root`,
-      );
+      ));
     }
   }
 
@@ -101,11 +108,15 @@ export function checkRootlessPrerequisites(opts: PrerequisiteOptions): void {
   };
   for (const [file, pkg] of Object.entries(install)) {
     const found = findOnPath(file, env);
-    if (!found) throw new EngineUnavailableError(`${file} is not installed (not found in PATH), and rootless mode needs it: apt-get install ${pkg}`);
+    if (!found) {
+      problems.push(new EngineUnavailableError(`${file} is not installed (not found in PATH), and rootless mode needs it: apt-get install ${pkg}`));
+      continue;
+    }
     if ((file === "newuidmap" || file === "newgidmap") && !setuidOrCapable(found)) {
-      throw new EngineUnavailableError(`${found} is neither setuid root nor owned by root, so it cannot write the user's uid map: reinstall it (apt-get install --reinstall uidmap)`);
+      problems.push(new EngineUnavailableError(`${found} is neither setuid root nor owned by root, so it cannot write the user's uid map: reinstall it (apt-get install --reinstall uidmap)`));
     }
   }
+  return problems;
 }
 
 /** newuidmap works setuid root, or root-owned with file capabilities (which fs.stat cannot see: accepted). */

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { debug } from "../../common/debug.js";
 import { InvalidArgumentError, ServiceError, SvcdError } from "../../common/errors.js";
-import { OWNER } from "../../common/labels.js";
+import { OWNER, SERVICE } from "../../common/labels.js";
 import { assertDnsLabel, hostHash, type ContainerServiceDef } from "../../definition/index.js";
 import { startContainer } from "../../runtime/index.js";
 import type { ResolvedContainer } from "../evaluator.js";
@@ -64,7 +64,11 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       resolvConf: net.resolvConfPath,
       hostname,
       ...(def.insecureRootCapabilities === true ? { insecureRootCapabilities: true } : {}),
-      labels: { [OWNER.kind]: "service" },
+      labels: {
+        [OWNER.kind]: "service",
+        [SERVICE.hostname]: hostname,
+        [SERVICE.ports]: plan.exposedPorts.map((p) => `${p.port}/${p.protocol.toLowerCase()}`).join(","),
+      },
       owner,
       paths,
       runner,

@@ -24,6 +24,7 @@ import { bindServices, type BoundServices } from "./service-bindings.js";
 import { ServiceRegistry, type ServiceLease } from "./service-registry.js";
 import type { SessionNetwork } from "./session-network.js";
 import { forwardUp, upBindAddress, upMappings } from "./up-forwarding.js";
+import { UpLabels, upLabelEntry } from "./up-labels.js";
 
 export { DEFAULT_HEALTHCHECK_TIMEOUT_MS } from "./container-service-start.js";
 export type { BoundServices } from "./service-bindings.js";
@@ -67,10 +68,12 @@ export class ServiceManager {
   readonly #finishing = new Set<Promise<void>>();
   /** `up` sessions not closed yet (each leaves the set when it closes, by its handle or its service's exit). */
   readonly #ups = new Set<UpSession>();
+  readonly #upLabels: UpLabels;
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
     this.#registry = new ServiceRegistry({ graceMs: deps.graceMs });
+    this.#upLabels = new UpLabels(deps.client);
     this.#startContext = {
       deps,
       bind: (bindings, signal) => this.bind(bindings, signal),
@@ -120,7 +123,14 @@ export class ServiceManager {
     const bind = upBindAddress(request);
     const mappings = await upMappings(request, async () => (await this.#deps.builder.resolve(def.container, signal)).plan.exposedPorts);
     const lease = await this.#acquire(def, signal);
-    return forwardUp(lease, mappings, { bind, host: this.#deps.host, agent: this.#deps.agent, signal, open: this.#ups });
+    const session = await forwardUp(lease, mappings, { bind, host: this.#deps.host, agent: this.#deps.agent, signal, open: this.#ups });
+    const { service } = lease;
+    if (!("containerId" in service)) return session;
+    // Mirrored into the container's labels while open, for `svc ps` in any process (every close path runs this).
+    const unlabel = this.#upLabels.add(service.containerId, session.ports.map((p) => upLabelEntry(bind, p)));
+    const close = session.close;
+    session.close = () => close().finally(unlabel);
+    return session;
   }
 
   /** Drops the `start()` pins of a caller that left a shared session. */
@@ -136,6 +146,7 @@ export class ServiceManager {
   /** Stops every service of the session and waits until each is completely torn down. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.#ups].map((u) => u.close()));
+    await this.#upLabels.settled();
     await this.#registry.closeAll();
     while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
   }
