@@ -9,6 +9,7 @@ import {
   assertEnvName,
   assertEnvValue,
   assertFileMode,
+  assertHealthcheckArgs,
   assertInlineData,
   assertOneOf,
   assertOptionalBoolean,
@@ -16,6 +17,8 @@ import {
   assertPort,
   assertString,
   builderWorkdir,
+  healthcheckTimings,
+  logWaitDef,
   quote,
   resolveContainerPath,
   type CallOptions,
@@ -23,6 +26,7 @@ import {
   type ContainerDef,
   type ContainerOp,
   type ExpectedStatus,
+  type HealthcheckTimings,
   type PortProtocol,
 } from "../definition/index.js";
 import { CacheVolume } from "./cache-volume.js";
@@ -64,7 +68,18 @@ export interface AsServiceOptions {
   healthcheckTimeoutMs?: number;
   /** Run with the full root capability set and no seccomp filter (default false: the confinement defaults). */
   insecureRootCapabilities?: boolean;
+  /**
+   * Ready only once the service's output (stdout and stderr, line by line) matched this regular-expression source,
+   * `times` lines in all (default 1). Counted from the service's start; `healthcheckTimeoutMs` bounds the wait.
+   */
+  waitForLog?: string | { pattern: string; times?: number };
 }
+
+/**
+ * `withHealthcheck` timings, as Docker's HEALTHCHECK has them. The first try runs as soon as the service starts.
+ * Defaults: intervalMs 1 000, timeoutMs 30 000, retries 3, startPeriodMs 0.
+ */
+export type WithHealthcheckOptions = HealthcheckTimings;
 
 export interface WithMountedCacheOptions {
   /** "SHARED" (default): all users see one directory; "PRIVATE": a copy per concurrent user; "LOCKED": one at a time. */
@@ -206,6 +221,20 @@ export class Container {
     return this.#with({ op: "unexposePort", port, protocol: options.protocol ?? "TCP" });
   }
 
+  /**
+   * A command run inside the service (as its user, like `docker exec`) until it exits 0; the service is ready only
+   * then. Replaces the image's own HEALTHCHECK. `retries` consecutive failures after the start period fail the start.
+   */
+  withHealthcheck(args: string[], options: WithHealthcheckOptions = {}): Container {
+    assertHealthcheckArgs(args, "healthcheck command");
+    return this.#with({ op: "healthcheck", args: [...args], ...healthcheckTimings(options, "withHealthcheck options") });
+  }
+
+  /** No healthcheck command, not even the image's HEALTHCHECK: readiness is the exposed ports (and waitForLog). */
+  withoutHealthcheck(): Container {
+    return this.#with({ op: "unsetHealthcheck" });
+  }
+
   /** Mounts a cache volume: its contents outlive sessions and are not part of the container's digest. */
   withMountedCache(path: string, cache: CacheVolume, options: WithMountedCacheOptions = {}): Container {
     this.#checkPath(path, "mount path");
@@ -238,7 +267,10 @@ export class Container {
     return this.#with({ op: "bindService", alias, service: service.definition() });
   }
 
-  /** This container as a long-running service; its exposed ports are health-checked before clients run. */
+  /**
+   * This container as a long-running service. Before clients run, every check configured must pass: its exposed TCP
+   * ports accept connections, its healthcheck command succeeds, its output matched `waitForLog`.
+   */
   asService(options: AsServiceOptions = {}): Service {
     assertOptions(options, "asService options");
     assertOptionalBoolean(options.useEntrypoint, "useEntrypoint");
@@ -248,12 +280,14 @@ export class Container {
       throw new InvalidArgumentError(`invalid healthcheckTimeoutMs ${String(timeout)}: use a positive number of milliseconds`);
     }
     const insecure = insecureFlag(options.insecureRootCapabilities);
+    const waitForLog = options.waitForLog !== undefined ? logWaitDef(options.waitForLog) : undefined;
     return new Service(this.#source, {
       kind: "container",
       container: this.definition(),
       ...(options.args !== undefined ? { args: [...options.args] } : {}),
       useEntrypoint: options.useEntrypoint ?? false,
       ...(timeout !== undefined ? { healthcheckTimeoutMs: timeout } : {}),
+      ...(waitForLog ? { waitForLog } : {}),
       ...insecure,
     });
   }

@@ -28,7 +28,29 @@ export type ContainerOp =
   | { op: "unexposePort"; port: number; protocol: PortProtocol }
   | { op: "bindService"; alias: string; service: ServiceDef }
   | { op: "mountCache"; path: string; volume: string; sharing: CacheSharing }
-  | { op: "mountDirectory"; path: string; directory: HostDirectoryDef; readOnly: boolean };
+  | { op: "mountDirectory"; path: string; directory: HostDirectoryDef; readOnly: boolean }
+  /** `withHealthcheck`: replaces the image's HEALTHCHECK; unset timings take the engine's defaults. */
+  | ({ op: "healthcheck"; args: string[] } & HealthcheckTimings)
+  /** `withoutHealthcheck`: no healthcheck command, not even the image's. */
+  | { op: "unsetHealthcheck" };
+
+/** A healthcheck's timings as `withHealthcheck` takes them; each field absent when not given. */
+export interface HealthcheckTimings {
+  /** Between the end of one try and the start of the next. */
+  intervalMs?: number;
+  /** One try's limit: a try still running then counts as failed. */
+  timeoutMs?: number;
+  /** Consecutive failed tries (after the start period) that make the service unhealthy. */
+  retries?: number;
+  /** Failures in this first stretch do not count towards `retries`. */
+  startPeriodMs?: number;
+}
+
+/** `asService({ waitForLog })` as recorded: a regular-expression source and how many lines must match it. */
+export interface LogWaitDef {
+  pattern: string;
+  times: number;
+}
 
 export interface ContainerDef {
   ops: ContainerOp[];
@@ -48,6 +70,8 @@ export interface ContainerServiceDef {
   useEntrypoint: boolean;
   hostname?: string;
   healthcheckTimeoutMs?: number;
+  /** Ready only once this many stdout/stderr lines matched the pattern. Absent when unset, so older digests stay put. */
+  waitForLog?: LogWaitDef;
   /** Full root capabilities, no seccomp, no noNewPrivileges. Absent when false, so older digests stay put. */
   insecureRootCapabilities?: true;
 }

@@ -8,3 +8,4 @@ export * from "./validate.js";
 export * from "./container-path.js";
 export { assertDialHost } from "../common/dial-host.js";
 export * from "./validate-def.js";
+export * from "./readiness.js";

@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from "../common/errors.js";
 import type { ContainerDef, ServiceDef } from "./container-def.js";
 import { resolveContainerPath } from "./container-path.js";
+import { assertHealthcheckArgs, assertLogWaitDef, healthcheckTimings } from "./readiness.js";
 import { assertDialHost } from "../common/dial-host.js";
 import {
   assertArgs,
@@ -104,6 +105,12 @@ export function assertContainerDef(def: unknown, what = "container definition", 
         assertOptionalBoolean(op.readOnly, `${at}.readOnly`);
         break;
       }
+      case "healthcheck":
+        assertHealthcheckArgs(op.args, `${at}.args`);
+        healthcheckTimings(op, at); // reads only the timing fields
+        break;
+      case "unsetHealthcheck":
+        break;
       default:
         throw new InvalidArgumentError(`${at}: unknown operation ${quote(op.op)}`);
     }
@@ -124,6 +131,7 @@ export function assertServiceDef(def: unknown, what = "service definition", dept
     if (timeout !== undefined && (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout <= 0)) {
       throw new InvalidArgumentError(`${what}.healthcheckTimeoutMs ${quote(timeout)}: use a positive number of milliseconds`);
     }
+    if (def.waitForLog !== undefined) assertLogWaitDef(def.waitForLog, `${what}.waitForLog`);
     return;
   }
   if (def.kind === "host") {

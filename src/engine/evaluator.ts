@@ -86,6 +86,7 @@ export class Evaluator {
       exposedPorts: plan.exposedPorts,
       mounts: await this.#mountMaterial(plan.mounts, signal),
       bindings: await this.#bindingMaterial(plan.bindings, signal),
+      healthcheck: plan.healthcheckOverride, // undefined (dropped) unless withHealthcheck/withoutHealthcheck: old digests stay
     });
     return { plan, image, keys, top: keys.at(-1) ?? image.chainId, digest };
   }

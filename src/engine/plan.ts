@@ -10,6 +10,8 @@ import {
   type PortProtocol,
   type ServiceDef,
 } from "../definition/index.js";
+import type { OciHealthcheck } from "../image/index.js";
+import { definedHealthcheck, imageHealthcheck, type PlannedHealthcheck } from "./healthcheck-config.js";
 
 /** The parts of an OCI image config a plan starts from. */
 export interface BaseConfig {
@@ -18,6 +20,7 @@ export interface BaseConfig {
   Cmd?: string[] | null;
   WorkingDir?: string;
   User?: string;
+  Healthcheck?: OciHealthcheck;
 }
 
 export interface ExposedPort {
@@ -69,6 +72,13 @@ export interface Plan {
   exposedPorts: ExposedPort[];
   mounts: PlannedMount[];
   bindings: PlannedBinding[];
+  /** The healthcheck command a service of this container runs: the image's, unless the definition said otherwise. */
+  healthcheck?: PlannedHealthcheck;
+  /**
+   * What `withHealthcheck` / `withoutHealthcheck` chose ("none" for the latter), absent when neither was used: the
+   * part that enters the container's digest (the image's own HEALTHCHECK is already in its manifest digest).
+   */
+  healthcheckOverride?: PlannedHealthcheck | "none";
 }
 
 /** The image reference a definition starts from (the first `from`), without needing its config yet. */
@@ -103,6 +113,7 @@ export function makePlan(def: ContainerDef, image: BaseConfig): Plan {
   let mounts: PlannedMount[] = [];
   let bindings: PlannedBinding[] = [];
   let lastExec = -1;
+  let healthcheckOverride: PlannedHealthcheck | "none" | undefined;
 
   for (const op of def.ops.slice(start)) {
     switch (op.op) {
@@ -179,7 +190,19 @@ export function makePlan(def: ContainerDef, image: BaseConfig): Plan {
         ];
         break;
       }
+      case "healthcheck": {
+        const { op: _, args, ...timings } = op;
+        healthcheckOverride = definedHealthcheck(args, timings);
+        break;
+      }
+      case "unsetHealthcheck":
+        healthcheckOverride = "none";
+        break;
     }
   }
-  return { ref, steps, lastExec, config, exposedPorts, mounts, bindings };
+  const plan: Plan = { ref, steps, lastExec, config, exposedPorts, mounts, bindings };
+  const healthcheck = healthcheckOverride === undefined ? imageHealthcheck(image.Healthcheck) : healthcheckOverride === "none" ? undefined : healthcheckOverride;
+  if (healthcheck) plan.healthcheck = healthcheck;
+  if (healthcheckOverride !== undefined) plan.healthcheckOverride = healthcheckOverride;
+  return plan;
 }

@@ -13,6 +13,21 @@ export interface OciImageConfig {
   Labels?: Record<string, string>;
   StopSignal?: string;
   Volumes?: Record<string, Record<string, never>>;
+  Healthcheck?: OciHealthcheck;
+}
+
+/**
+ * The image's HEALTHCHECK as Docker writes it into the config: `Test` is `["CMD", arg…]`, `["CMD-SHELL", "cmd"]` or
+ * `["NONE"]` (an empty one inherits, which for a final image means none); durations are nanoseconds and 0 means
+ * Docker's default. Kept as written (fields of the wrong type dropped); the engine turns it into a command.
+ */
+export interface OciHealthcheck {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 /** A parsed config blob: the container defaults, the uncompressed layer digests and the platform. */
@@ -25,6 +40,19 @@ export interface ParsedImageConfig {
 
 function strings(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.every((s) => typeof s === "string") ? (v as string[]) : undefined;
+}
+
+function healthcheck(v: unknown): OciHealthcheck | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const raw = v as Record<string, unknown>;
+  const test = strings(raw.Test);
+  if (!test) return undefined;
+  const out: OciHealthcheck = { Test: [...test] };
+  for (const field of ["Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"] as const) {
+    const n = raw[field];
+    if (typeof n === "number" && Number.isSafeInteger(n) && n >= 0) out[field] = n;
+  }
+  return out;
 }
 
 function keys(v: unknown): Record<string, Record<string, never>> | undefined {
@@ -62,6 +90,8 @@ export function parseImageConfig(body: Buffer, ref: string): ParsedImageConfig {
   const volumes = keys(raw.Volumes);
   if (volumes) config.Volumes = volumes;
   if (typeof raw.StopSignal === "string" && raw.StopSignal !== "") config.StopSignal = raw.StopSignal;
+  const check = healthcheck(raw.Healthcheck);
+  if (check) config.Healthcheck = check;
   if (typeof raw.Labels === "object" && raw.Labels !== null) {
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.Labels)) if (typeof v === "string") labels[k] = v;

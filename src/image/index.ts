@@ -3,7 +3,7 @@ export { Reference, parseReference, parseDigest, DOCKER_HUB } from "./reference.
 export { pullImage, type PullOptions, type PullProgress } from "./pull.js";
 export { getImage, type GetImageOptions } from "./get-image.js";
 export type { PulledImage } from "./image-store.js";
-export type { OciImageConfig } from "./image-config.js";
+export type { OciImageConfig, OciHealthcheck } from "./image-config.js";
 export type { Descriptor } from "./manifest.js";
 export { hostPlatform, parsePlatform, formatPlatform, type Platform } from "./platform.js";
 export { chainIds } from "./chain-id.js";

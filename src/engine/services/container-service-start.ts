@@ -1,14 +1,15 @@
 // Starting one container service: builds its container, brings up its own bindings, cache volumes, network and
-// task, publishes its names and waits until every exposed TCP port accepts a connection from inside the hub. Any
+// task, publishes its names and waits until it is ready (readiness.ts: its TCP ports, healthcheck and log wait). Any
 // failure (an abort included: stop() or the session's end during the start) undoes all of it before it rejects.
 import { randomBytes } from "node:crypto";
 import { debug } from "../../common/debug.js";
-import { InvalidArgumentError, ServiceError, SvcdError } from "../../common/errors.js";
+import { InvalidArgumentError } from "../../common/errors.js";
 import { OWNER, SERVICE } from "../../common/labels.js";
 import { assertDnsLabel, hostHash, type ContainerServiceDef } from "../../definition/index.js";
 import { startContainer } from "../../runtime/index.js";
-import type { ResolvedContainer } from "../evaluator.js";
 import type { PlannedBinding } from "../plan.js";
+import { LogWatch } from "./log-watch.js";
+import { waitUntilReady } from "./readiness.js";
 import { RunningService } from "./running-service.js";
 import type { BoundServices } from "./service-bindings.js";
 import { ServiceLogs } from "./service-logs.js";
@@ -16,7 +17,7 @@ import type { ServiceManagerDeps } from "./service-manager.js";
 
 const log = debug("service");
 
-/** The health check's default overall timeout. */
+/** The readiness checks' default overall limit. */
 export const DEFAULT_HEALTHCHECK_TIMEOUT_MS = 60_000;
 
 /** What a start needs beyond the manager's deps: its bindings, the session's full names, teardown tracking. */
@@ -51,6 +52,9 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     undo.push(() => net.detach());
     const logs = new ServiceLogs(paths, id);
     undo.push(() => logs.close());
+    // Watching before the process starts: a line it prints at once still counts.
+    const logWatch = def.waitForLog ? new LogWatch(logs, def.waitForLog) : undefined;
+    undo.push(() => logWatch?.close());
     const task = await startContainer(client, {
       id,
       image: { name: image.name, chainId: resolved.top, snapshotter: image.snapshotter, config: image.config },
@@ -94,50 +98,24 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     undo.length = 0; // from here on, service.stop() owns the teardown
     try {
       await network.publish(id, net.ip, names);
-      await healthCheck(ctx, service, plan.exposedPorts, def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS, AbortSignal.any([bound.signal, signal]));
+      await waitUntilReady(
+        { service, task, agent: ctx.deps.agent },
+        { ports: plan.exposedPorts, healthcheck: plan.healthcheck, logWatch },
+        def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS,
+        AbortSignal.any([bound.signal, signal]),
+      );
     } catch (err) {
+      logWatch?.close();
       await service.stop({ kill: true }).catch((e) => log("%s: cleanup after failed start: %s", id, e));
       await service.finished.catch(() => {});
       if (bound.signal.aborted && !signal.aborted) throw bound.signal.reason;
       throw err;
     }
-    log("%s: %s healthy at %s", id, hostname, net.ip);
+    log("%s: %s ready at %s", id, hostname, net.ip);
     return service;
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-/** Waits until every exposed TCP port (without experimentalSkipHealthcheck) accepts a connection. */
-async function healthCheck(ctx: ServiceStartContext, service: RunningService, ports: ResolvedContainer["plan"]["exposedPorts"], timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const tcp = ports.filter((p) => p.protocol === "TCP" && !p.skipHealthcheck);
-  if (tcp.length === 0) return;
-  const agent = await ctx.deps.agent();
-  const stop = new AbortController();
-  const signals = AbortSignal.any([stop.signal, signal]);
-  // An exit ends the wait at once (the probes would only notice at their next attempt); the catch below says why.
-  const exited = service.exited.then(() => Promise.reject(new ServiceError({ service: service.hostname, reason: "exited" })));
-  exited.catch(() => {});
-  try {
-    await Promise.race([
-      exited,
-      Promise.all(tcp.map((p) => agent.waitForPort(service.ip, p.port, { timeoutMs, signal: signals, shouldStop: () => service.exitCode !== undefined }))),
-    ]);
-  } catch (err) {
-    // RunningService records the exit code before `exited` resolves.
-    if (service.exitCode !== undefined) {
-      throw new ServiceError({ service: service.hostname, reason: `exited with code ${service.exitCode} before it was healthy`, exitCode: service.exitCode, logs: service.logs.tail() });
-    }
-    if (SvcdError.is(err) && err.code === "TIMEOUT") {
-      throw new ServiceError(
-        { service: service.hostname, reason: `health check timed out after ${timeoutMs} ms: ports ${tcp.map((p) => p.port).join(", ")} never accepted a connection`, logs: service.logs.tail() },
-        { cause: err },
-      );
-    }
-    throw err;
-  } finally {
-    stop.abort();
   }
 }
 

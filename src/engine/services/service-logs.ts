@@ -59,6 +59,8 @@ export class ServiceLogs {
   /** The one writer draining #pending; errors are swallowed (best effort: a full disk must not fail the service). */
   #writing: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
+  /** Told of every complete line as the tail keeps it (readiness's waitForLog). */
+  readonly #lineListeners = new Set<(line: string) => void>();
 
   constructor(paths: PathRoots & { serviceLogsDir: string }, id: string, opts: ServiceLogsOptions = {}) {
     const dir = ensurePrivateDirSync(paths, paths.serviceLogsDir);
@@ -86,6 +88,12 @@ export class ServiceLogs {
     const parts = text.split("\n");
     this.#partial = (parts.pop() ?? "").slice(0, LOG_TAIL_LINE_CHARS);
     for (const line of parts) this.#push(line.slice(0, LOG_TAIL_LINE_CHARS));
+  }
+
+  /** Calls `listener` with every complete line from now on (cut at LOG_TAIL_LINE_CHARS); returns the unsubscribe. */
+  onLine(listener: (line: string) => void): () => void {
+    this.#lineListeners.add(listener);
+    return () => this.#lineListeners.delete(listener);
   }
 
   /** The last `n` lines (an unterminated last line included). */
@@ -140,6 +148,7 @@ export class ServiceLogs {
   #push(line: string): void {
     this.#lines.push(line);
     if (this.#lines.length > LOG_TAIL_LINES) this.#lines.shift();
+    for (const listener of this.#lineListeners) listener(line);
   }
 }
 

@@ -82,12 +82,13 @@ export class ServiceManager {
     };
   }
 
-  /** The service's definition digest: its container's digest, args and custom hostname. */
+  /** The service's definition digest: its container's digest, args, custom hostname and log wait. */
   async digest(def: ServiceDef, signal?: AbortSignal): Promise<string> {
     if (def.kind === "host") return digestOf({ kind: "host", host: def.host, ports: def.ports, hostname: def.hostname });
     const resolved = await this.#deps.builder.resolve(def.container, signal);
     const insecureRootCapabilities = def.insecureRootCapabilities === true ? true : undefined; // absent: digests as before
-    return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname, insecureRootCapabilities });
+    // waitForLog changes what "ready" means, so it names another service; absent (dropped) when unset.
+    return digestOf({ container: resolved.digest, args: def.args, useEntrypoint: def.useEntrypoint, hostname: def.hostname, insecureRootCapabilities, waitForLog: def.waitForLog });
   }
 
   async hostname(def: ServiceDef, signal?: AbortSignal): Promise<string> {
