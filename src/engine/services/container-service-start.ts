@@ -11,7 +11,7 @@ import type { ResolvedContainer } from "../evaluator.js";
 import type { PlannedBinding } from "../plan.js";
 import { RunningService } from "./running-service.js";
 import type { BoundServices } from "./service-bindings.js";
-import { ServiceLogs } from "./service-logs.js";
+import type { ServiceLogs } from "./service-logs.js";
 import type { ServiceManagerDeps } from "./service-manager.js";
 
 const log = debug("service");
@@ -25,6 +25,8 @@ export interface ServiceStartContext {
   bind(bindings: PlannedBinding[], signal: AbortSignal): Promise<BoundServices>;
   fullName(hostname: string): string;
   track(id: string, finished: Promise<void>): void;
+  /** The run's log, recorded as the service's newest run (for `logs()`). */
+  openLogs(key: string, hostname: string, id: string): ServiceLogs;
 }
 
 /** Starts the service for `key`, healthy; `signal` cancels the start (whatever was made is removed first). */
@@ -49,7 +51,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     for (const v of volumes) undo.push(() => v.release());
     const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
     undo.push(() => net.detach());
-    const logs = new ServiceLogs(paths, id);
+    const logs = ctx.openLogs(key, hostname, id);
     undo.push(() => logs.close());
     const task = await startContainer(client, {
       id,
