@@ -5,6 +5,7 @@ import { InvalidArgumentError } from "../common/errors.js";
 import {
   assertCallOptions,
   assertDnsLabel,
+  assertLogsOptions,
   assertOneOf,
   assertOptionalBoolean,
   assertOptions,
@@ -39,6 +40,15 @@ export interface UpOptions {
   /** Host address to listen on; default "127.0.0.1". */
   bind?: string;
   /** Aborting stops forwarding, like `close()`. */
+  signal?: AbortSignal;
+}
+
+export interface LogsOptions {
+  /** Keep yielding lines as the service prints them; the iteration ends when the service stops. */
+  follow?: boolean;
+  /** Start at the last `tail` lines (a non-negative integer; a line still being written counts as one). Default: all. */
+  tail?: number;
+  /** Aborting ends the iteration with a CancelledError. */
   signal?: AbortSignal;
 }
 
@@ -112,6 +122,26 @@ export class Service {
       return new UpHandle(session);
     }
     return new UpHandle(session, signal);
+  }
+
+  /**
+   * The service's output lines, stdout and stderr merged in arrival order: of its current run, or of its last run
+   * in this session once it has stopped. Each iteration reads anew; a service that never ran fails it with
+   * NotFoundError. Breaking out of the loop closes what the read held.
+   */
+  logs(options: LogsOptions = {}): AsyncIterable<string> {
+    assertCallOptions(options, "logs options");
+    const { signal, ...request } = options;
+    assertLogsOptions(request, "logs options");
+    const source = this.#source;
+    const def = this.#def;
+    const opts = { follow: request.follow, tail: request.tail };
+    return {
+      async *[Symbol.asyncIterator]() {
+        const engine = await source.engine();
+        for await (const batch of engine.serviceLogs(def, opts, signal ? { signal } : {})) yield* batch;
+      },
+    };
   }
 
   /** Stops the service and waits for its process to exit: SIGTERM (SIGKILL after 10 s), or SIGKILL with `kill`. */

@@ -1,7 +1,8 @@
 // svcd's gRPC server (DESIGN.md §6): Version, and one Session stream per client on top of the session hub. It
 // listens on a unix socket it makes itself (root: mode 0660, group svcd; rootless: 0600) or on the socket systemd
 // passes (LISTEN_FDS); grpc-js takes each accepted connection through its connection injector, so both ways share
-// one path. Requests of one stream run concurrently; a Cancel aborts one; the stream's end releases the client.
+// one path. Requests of one stream run concurrently; a Cancel aborts one; the stream's end releases the client. A
+// logs request answers with LogLines messages within a window the client's LogsAcks reopen (log-stream.ts).
 import { readdirSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
@@ -9,7 +10,7 @@ import { dirname } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { debug } from "../common/debug.js";
 import { CancelledError, EngineUnavailableError, InvalidArgumentError, NotFoundError } from "../common/errors.js";
-import type { ContainerDef, PruneOptions, ServiceDef, UpRequest } from "../definition/index.js";
+import type { ContainerDef, LogsOptions, PruneOptions, ServiceDef, UpRequest } from "../definition/index.js";
 import { listServices, stopServiceContainer, type EngineCore, type EngineWarning } from "../engine/index.js";
 import type { ClientMessage__Output } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request__Output } from "./gen/svcd/v1/Request.js";
@@ -20,6 +21,7 @@ import type { StatusResponse } from "./gen/svcd/v1/StatusResponse.js";
 import type { ListServicesResponse } from "./gen/svcd/v1/ListServicesResponse.js";
 import type { StopServicesRequest__Output } from "./gen/svcd/v1/StopServicesRequest.js";
 import type { StopServicesResponse } from "./gen/svcd/v1/StopServicesResponse.js";
+import { LogsWindow, sendLogs } from "./log-stream.js";
 import { probeDaemon } from "./probe.js";
 import { MAX_MESSAGE_BYTES, svcdApi, svcdVersion } from "./protocol.js";
 import { SessionHub, type ClientSession } from "./session-hub.js";
@@ -165,6 +167,7 @@ export class DaemonServer {
     let opening: Promise<void> | undefined;
     let done = false;
     const calls = new Map<number, AbortController>();
+    const windows = new Map<number, LogsWindow>();
     let unwatch: (() => void) | undefined;
     const send = (message: ServerMessage) => {
       if (!done && !call.destroyed && !call.writableEnded) call.write(message);
@@ -220,20 +223,30 @@ export class DaemonServer {
           if (!opening) return fail(id, new InvalidArgumentError("open a session before sending requests"));
           const controller = new AbortController();
           calls.set(id, controller);
+          const window = request.call === "logs" ? new LogsWindow() : undefined;
+          if (window) windows.set(id, window);
           void opening
             .then(() => {
               if (!client) throw new CancelledError("the session did not open");
-              return client.run(controller.signal, (signal) => dispatch(client!, request, signal));
+              return client.run(controller.signal, (signal) =>
+                window ? serveLogs(client!, request, window, (lines) => send({ log_lines: { request_id: id, lines } }), signal) : dispatch(client!, request, signal),
+              );
             })
             .then(
               (answer) => send({ response: { request_id: id, result_json: answer.json ?? "", data: answer.data ?? Buffer.alloc(0) } }),
               (err: unknown) => fail(id, err),
             )
-            .finally(() => calls.delete(id));
+            .finally(() => {
+              calls.delete(id);
+              windows.delete(id);
+            });
           return;
         }
         case "cancel":
           calls.get(Number(message.cancel!.request_id))?.abort(new CancelledError("the client cancelled the call"));
+          return;
+        case "logs_ack":
+          windows.get(Number(message.logs_ack!.request_id))?.give(message.logs_ack!.batches);
           return;
         default:
           fail(0, new InvalidArgumentError("unknown message on the session stream"));
@@ -272,6 +285,15 @@ function checkPrune(value: unknown): PruneOptions {
 function checkUpRequest(value: unknown): UpRequest {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InvalidArgumentError("up request must be an object");
   return value as UpRequest; // the engine's up() checks every field (ports, protocol, bind address)
+}
+
+/** A logs request: its lines go out as LogLines within the window; the Response that follows ends them. */
+async function serveLogs(client: ClientSession, request: Request__Output, window: LogsWindow, send: (lines: string[]) => void, signal: AbortSignal): Promise<{ json?: string; data?: Buffer }> {
+  const call = request.logs!;
+  const def = parse<ServiceDef>(call.def_json, "service definition");
+  const opts = parse<LogsOptions>(call.options_json || "{}", "logs options"); // the engine checks every field
+  await sendLogs(client.engine.serviceLogs(def, opts, { signal }), window, send, signal);
+  return {};
 }
 
 async function dispatch(client: ClientSession, request: Request__Output, signal: AbortSignal): Promise<{ json?: string; data?: Buffer }> {

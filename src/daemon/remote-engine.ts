@@ -1,14 +1,16 @@
 // The Engine a client uses when svcd's daemon answers: the same contract as the embedded engine, carried over one
 // Session stream (protos/svcd/v1/engine.proto). Each call is a request with its own id; an AbortSignal cancels it in
 // the daemon; the stream's end releases everything the client held there. If the daemon dies, every pending and
-// later call fails at once with EngineUnavailableError — no call waits on a daemon that is gone.
+// later call fails at once with EngineUnavailableError — no call waits on a daemon that is gone. `serviceLogs` is
+// the one streamed answer (log-stream.ts).
 import * as grpc from "@grpc/grpc-js";
 import { CancelledError, EngineUnavailableError, InternalError, type SvcdError } from "../common/errors.js";
-import type { CallOptions, ContainerDef, Engine, ProgressEvent, PruneOptions, PruneResult, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
+import type { CallOptions, ContainerDef, Engine, LogsOptions, ProgressEvent, PruneOptions, PruneResult, ServiceDef, SyncResult, UpRequest, UpSession } from "../definition/index.js";
 import type { ClientMessage } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage__Output } from "./gen/svcd/v1/ServerMessage.js";
 import type { EngineClient } from "./gen/svcd/v1/Engine.js";
+import { RemoteLogStream } from "./log-stream.js";
 import { MAX_MESSAGE_BYTES, svcdApi } from "./protocol.js";
 import { errorOf } from "./wire-errors.js";
 
@@ -50,6 +52,8 @@ export class RemoteEngine implements Engine {
   readonly #client: EngineClient;
   readonly #stream: grpc.ClientDuplexStream<ClientMessage, ServerMessage__Output>;
   readonly #pending = new Map<number, Pending>();
+  /** Logs requests under way: their LogLines, then their Response or Failure, go there. */
+  readonly #logStreams = new Map<number, RemoteLogStream>();
   readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
   /** Warning codes already emitted: a daemon that joins the hub again gives them again. */
   readonly #warned = new Set<string>();
@@ -162,6 +166,30 @@ export class RemoteEngine implements Engine {
     return this.#json("prune", { options_json: JSON.stringify(options) }, call.signal) as Promise<PruneResult>;
   }
 
+  async *serviceLogs(def: ServiceDef, opts: LogsOptions, options: CallOptions = {}): AsyncGenerator<string[], void, undefined> {
+    const { signal } = options;
+    if (this.#closing && !this.#dead) throw new CancelledError("the client is closed");
+    if (this.#dead) throw this.#dead;
+    if (signal?.aborted) throw new CancelledError("operation cancelled", { cause: signal.reason });
+    const id = this.#nextId++;
+    const write = (message: ClientMessage) => {
+      if (!this.#dead && !this.#closing) this.#stream.write(message);
+    };
+    const stream = new RemoteLogStream(
+      (batches) => write({ logs_ack: { request_id: id, batches } }),
+      () => write({ cancel: { request_id: id } }),
+    );
+    this.#logStreams.set(id, stream);
+    write({ request: { request_id: id, logs: { def_json: JSON.stringify(def), options_json: JSON.stringify(opts) } } });
+    try {
+      for (let batch = await stream.next(signal); batch; batch = await stream.next(signal)) yield batch;
+    } finally {
+      // A break or an abort: the daemon ends the request (its files closed) before this resolves.
+      await stream.close();
+      this.#logStreams.delete(id);
+    }
+  }
+
   /** Ends the session stream; resolves once the daemon has released everything this client held. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -215,12 +243,21 @@ export class RemoteEngine implements Engine {
         break;
       case "response": {
         const r = message.response!;
-        this.#settle(Number(r.request_id), (p) => p.resolve({ result_json: r.result_json, data: Buffer.from(r.data) }));
+        const logs = this.#logStreams.get(Number(r.request_id));
+        if (logs) logs.end();
+        else this.#settle(Number(r.request_id), (p) => p.resolve({ result_json: r.result_json, data: Buffer.from(r.data) }));
         break;
       }
       case "failure": {
         const f = message.failure!;
-        this.#settle(Number(f.request_id), (p) => p.reject(errorOf(f)));
+        const logs = this.#logStreams.get(Number(f.request_id));
+        if (logs) logs.end(errorOf(f));
+        else this.#settle(Number(f.request_id), (p) => p.reject(errorOf(f)));
+        break;
+      }
+      case "log_lines": {
+        const l = message.log_lines!;
+        this.#logStreams.get(Number(l.request_id))?.push(l.lines);
         break;
       }
       case "progress":
@@ -254,5 +291,6 @@ export class RemoteEngine implements Engine {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(this.#dead);
+    for (const logs of this.#logStreams.values()) logs.end(this.#dead);
   }
 }

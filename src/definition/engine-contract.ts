@@ -75,6 +75,14 @@ export interface PruneResult {
   freedBytes: number;
 }
 
+/** What `serviceLogs` reads; see DESIGN.md §2 (`Service.logs`). */
+export interface LogsOptions {
+  /** Keep yielding new lines while the service runs; the iteration ends when it stops. */
+  follow?: boolean;
+  /** Start at the last `tail` lines (a non-negative integer; an unterminated last line counts as one). Default: all. */
+  tail?: number;
+}
+
 export interface Engine {
   /** Evaluates every step of the container (cached steps are not run again). */
   sync(def: ContainerDef, options?: CallOptions): Promise<SyncResult>;
@@ -90,6 +98,13 @@ export interface Engine {
   stopService(def: ServiceDef, stop: { kill: boolean }, options?: CallOptions): Promise<void>;
   /** Starts the service (if needed) and forwards host ports to it until the session is closed. */
   up(def: ServiceDef, request: UpRequest, options?: CallOptions): Promise<UpSession>;
+  /**
+   * The output lines of the service's current run (stdout and stderr merged in arrival order) or, once it has
+   * stopped, of its last run in this session; in batches (never empty) as they are read. Lazy: nothing is asked
+   * until the first `next()`, where a service that never ran fails with NotFoundError. Aborting the signal fails the
+   * iteration with CancelledError; breaking out of it (`return()`) releases what it held before it resolves.
+   */
+  serviceLogs(def: ServiceDef, opts: LogsOptions, options?: CallOptions): AsyncIterable<string[]>;
   /** Removes build cache (and old service logs) that no live session uses. */
   prune(options: PruneOptions, call?: CallOptions): Promise<PruneResult>;
   /** Stops everything this session started and releases the engine's resources. Idempotent. */

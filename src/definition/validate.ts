@@ -129,3 +129,13 @@ export function assertFileMode(mode: unknown): asserts mode is number {
     throw new InvalidArgumentError(`invalid permissions ${quote(mode)}: use a numeric mode such as 0o644`);
   }
 }
+
+/** `logs()` options: `follow` a boolean, `tail` a non-negative integer. */
+export function assertLogsOptions(value: unknown, what: string): void {
+  assertOptions(value, what);
+  assertOptionalBoolean(value?.follow, `${what}: follow`);
+  const tail = value?.tail;
+  if (tail !== undefined && (typeof tail !== "number" || !Number.isSafeInteger(tail) || tail < 0)) {
+    throw new InvalidArgumentError(`${what}: tail must be a non-negative integer (a number of lines), got ${quote(tail)}`);
+  }
+}

@@ -6,10 +6,12 @@ import { CancelledError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import {
   assertContainerDef,
+  assertLogsOptions,
   assertServiceDef,
   type CallOptions,
   type ContainerDef,
   type Engine,
+  type LogsOptions,
   type PruneOptions,
   type PruneResult,
   type ServiceDef,
@@ -84,6 +86,12 @@ export class EmbeddedEngine implements Engine {
   async up(def: ServiceDef, request: UpRequest, options: CallOptions = {}): Promise<UpSession> {
     assertServiceDef(def);
     return this.#parts.services.up(def, request, this.#signal(options.signal));
+  }
+
+  async *serviceLogs(def: ServiceDef, opts: LogsOptions, options: CallOptions = {}): AsyncGenerator<string[], void, undefined> {
+    assertServiceDef(def);
+    assertLogsOptions(opts, "logs options");
+    yield* this.#parts.services.logs(def, { follow: opts.follow, tail: opts.tail }, this.#signal(options.signal));
   }
 
   /** @internal For tests: how many `up` sessions are open. */

@@ -1,8 +1,9 @@
 // Everything svcd makes, looked for after a test file (scripts/run-tests.mjs) and at the end (zz-no-leaks): containerd
 // objects, processes, mounts, network state, hosts files, FIFO dirs, reserved addresses, the hub's nftables elements
-// and chains, service logs past retention, PRIVATE cache-volume copies. Scoped to ONE run: its containerd socket and
-// its state/runtime dirs (SVCD_STATE_DIR / SVCD_RUNTIME_DIR) — other runs on the machine are never looked at, and
-// processes are matched by this run's paths and network namespaces, never by name alone.
+// and chains, service logs past retention (and `.run` indexes without their log), PRIVATE cache-volume copies. Scoped
+// to ONE run: its containerd socket and its state/runtime dirs (SVCD_STATE_DIR / SVCD_RUNTIME_DIR) — other runs on
+// the machine are never looked at, and processes are matched by this run's paths and network namespaces, never by
+// name alone.
 // In the rootless pass (not root) the run's engine is the user's: its Paths are the user's, and mounts, netns
 // identities and the hub's nftables are read inside its namespaces (the supervisor's mount table, the runner).
 // Each finding is one line `<kind>: <what>`, stable between checks so that a runner can report only new ones.
@@ -18,6 +19,7 @@ import { listLeases } from "../../src/network/index.js";
 import { reservedDir } from "../../src/network/hub/reserved-addresses.js";
 import { PRIVATE_COPY_PREFIX } from "../../src/engine/cache-volumes.js";
 import { SERVICE_LOG_FILE, serviceLogMaxBytes, serviceLogRetentionMs } from "../../src/engine/services/service-logs.js";
+import { SERVICE_RUN_FILE } from "../../src/engine/services/service-log-index.js";
 
 export interface LeakCheckOptions {
   /** This run's containerd socket (CONTAINERD_ADDRESS). */
@@ -254,6 +256,18 @@ async function fileLeaks(paths: Paths, env: NodeJS.ProcessEnv): Promise<string[]
     sizes.set(m[1]!, (sizes.get(m[1]!) ?? 0) + st.size);
   }
   for (const [id, size] of sizes) if (size > cap) leaks.push(`service log over its cap (${size} > ${cap} bytes): ${id}`);
+  // A `.run` index lives as long as its run's log (pruned with it); an aside file only for one write.
+  for (const f of await list(paths.serviceLogsDir)) {
+    if (f.endsWith(".tmp")) leaks.push(`service run index written aside and left: ${f}`);
+    if (!SERVICE_RUN_FILE.test(f)) continue;
+    let id: unknown;
+    try {
+      id = (JSON.parse(readFileSync(join(paths.serviceLogsDir, f), "utf8")) as { id?: unknown }).id;
+    } catch {
+      // unreadable: reported below as pointing at nothing
+    }
+    if (typeof id !== "string" || !sizes.has(id)) leaks.push(`service run index whose log is gone: ${f} → ${String(id)}`);
+  }
   return leaks;
 }
 

@@ -12,7 +12,7 @@ import { LogWatch } from "./log-watch.js";
 import { waitUntilReady } from "./readiness.js";
 import { RunningService } from "./running-service.js";
 import type { BoundServices } from "./service-bindings.js";
-import { ServiceLogs } from "./service-logs.js";
+import type { ServiceLogs } from "./service-logs.js";
 import type { ServiceManagerDeps } from "./service-manager.js";
 
 const log = debug("service");
@@ -26,6 +26,8 @@ export interface ServiceStartContext {
   bind(bindings: PlannedBinding[], signal: AbortSignal): Promise<BoundServices>;
   fullName(hostname: string): string;
   track(id: string, finished: Promise<void>): void;
+  /** The run's log, recorded as the service's newest run (for `logs()`). */
+  openLogs(key: string, hostname: string, id: string): ServiceLogs;
 }
 
 /** Starts the service for `key`, healthy; `signal` cancels the start (whatever was made is removed first). */
@@ -50,7 +52,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     for (const v of volumes) undo.push(() => v.release());
     const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
     undo.push(() => net.detach());
-    const logs = new ServiceLogs(paths, id);
+    const logs = ctx.openLogs(key, hostname, id);
     undo.push(() => logs.close());
     // Watching before the process starts: a line it prints at once still counts.
     const logWatch = def.waitForLog ? new LogWatch(logs, def.waitForLog) : undefined;

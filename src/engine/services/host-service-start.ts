@@ -7,7 +7,6 @@ import { assertDnsLabel, hostHash, type HostServiceDef } from "../../definition/
 import { allocateReservedAddress } from "../../network/index.js";
 import type { ServiceStartContext } from "./container-service-start.js";
 import { RunningHostService } from "./running-host-service.js";
-import { ServiceLogs } from "./service-logs.js";
 
 const log = debug("service");
 
@@ -36,7 +35,7 @@ export async function startHostService(ctx: ServiceStartContext, def: HostServic
     def,
     address,
     agent,
-    logs: new ServiceLogs(paths, id),
+    logs: ctx.openLogs(key, hostname, id),
     unpublish: () => network.unpublish(id),
     onTeardown: (finished) => ctx.track(id, finished),
   });

@@ -6,13 +6,18 @@
 // two hold the newest output and never more than the budget. Retention: a log outlives its service (for the last
 // run of a stopped service) and is removed by pruneServiceLogs once its container is gone and the log has been
 // untouched for SVCD_SERVICE_LOG_RETENTION_MS (default 1 h); close() stamps the end of the run as its mtime.
+// Readers (`logs()`, service-log-reader.ts) read the files; a follower waits on `changed()`, which the writer
+// signals after each append, rotation and at close — no polling. Which run was a service's last, per session, is in
+// its `.run` index file (service-log-index.ts), removed with the run's log.
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { open, readdir, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { abortable } from "../../common/abortable.js";
 import { InvalidArgumentError } from "../../common/errors.js";
 import type { ContainerdClient } from "../../containerd/index.js";
 import type { PathRoots } from "../../common/paths.js";
 import { ensurePrivateDirSync, PRIVATE_FILE_MODE } from "../../common/private-dir.js";
+import { pruneRunIndex } from "./service-log-index.js";
 
 /** Lines kept in memory per service. */
 export const LOG_TAIL_LINES = 50;
@@ -61,6 +66,14 @@ export class ServiceLogs {
   #closed: Promise<void> | undefined;
   /** Told of every complete line as the tail keeps it (readiness's waitForLog). */
   readonly #lineListeners = new Set<(line: string) => void>();
+  /** Bumped after each append reached the file, each rotation and at close: what followers wait on. */
+  #version = 0;
+  #ended = false;
+  #nextChange: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #finished!: () => void;
+  /** Resolves once close() has flushed and closed the file. */
+  readonly finished = new Promise<void>((resolve) => (this.#finished = resolve));
 
   constructor(paths: PathRoots & { serviceLogsDir: string }, id: string, opts: ServiceLogsOptions = {}) {
     const dir = ensurePrivateDirSync(paths, paths.serviceLogsDir);
@@ -102,6 +115,28 @@ export class ServiceLogs {
     return lines.slice(-n).join("\n");
   }
 
+  /** Changes with every append on disk, rotation and the close: pass it to `changed()`. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** True once closed: everything written is in the files, and nothing more will be. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Resolves once `version` has passed `since` (at once if it has); rejects with CancelledError when `signal` aborts. */
+  changed(since: number, signal?: AbortSignal): Promise<void> {
+    if (this.#version !== since) return Promise.resolve();
+    this.#nextChange ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    return abortable(this.#nextChange, signal, "following the service's log");
+  }
+
+  /** Resolves once every chunk written so far has reached the file (or failed to). */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
   /** Flushes and closes the file; its mtime marks the end of the run, from which retention counts. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -111,8 +146,19 @@ export class ServiceLogs {
       await handle?.close().catch(() => {});
       const now = new Date();
       await utimes(this.path, now, now).catch(() => {});
+      this.#ended = true;
+      this.#changed();
+      this.#finished();
     })();
     return this.#closed;
+  }
+
+  #changed(): void {
+    this.#version++;
+    const wake = this.#wake;
+    this.#nextChange = undefined;
+    this.#wake = undefined;
+    wake?.();
   }
 
   #drain(): void {
@@ -121,6 +167,7 @@ export class ServiceLogs {
       for (let chunk = this.#pending.shift(); chunk; chunk = this.#pending.shift()) {
         this.#pendingBytes -= chunk.length;
         await this.#append(chunk).catch(() => {});
+        this.#changed();
       }
     })().finally(() => {
       this.#writing = undefined;
@@ -188,6 +235,7 @@ export async function pruneServiceLogs(dir: string, opts: PruneServiceLogsOption
     removed += 1;
     freedBytes += stats.reduce((sum, st) => sum + st!.size, 0);
   }
+  await pruneRunIndex(dir);
   return { removed, freedBytes };
 }
 

@@ -1,14 +1,16 @@
 // One session's services, orchestrated: computes a service's digest and hostname, shares its start through the
 // registry (bindings, `start()` pins, `up`), stops it on demand and at the session's end, and waits for every
 // teardown. How a service starts lives in container-service-start.ts and host-service-start.ts; how a container's
-// bindings are taken together in service-bindings.ts; port forwarding for `up` in up-forwarding.ts.
+// bindings are taken together in service-bindings.ts; port forwarding for `up` in up-forwarding.ts; reading a run's
+// log in service-log-reader.ts.
+import { join } from "node:path";
 import { debug } from "../../common/debug.js";
-import { InvalidArgumentError, ServiceError } from "../../common/errors.js";
+import { InvalidArgumentError, NotFoundError, ServiceError } from "../../common/errors.js";
 import type { Owner } from "../../common/owner.js";
 import type { Paths } from "../../common/paths.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
 import type { ContainerdClient } from "../../containerd/index.js";
-import { digestOf, hostHash, type ContainerDef, type ServiceDef, type UpRequest, type UpSession } from "../../definition/index.js";
+import { digestOf, hostHash, quote, type ContainerDef, type LogsOptions, type ServiceDef, type UpRequest, type UpSession } from "../../definition/index.js";
 import type { ForwardAgent } from "../../forward/index.js";
 import type { HubNetwork } from "../../network/index.js";
 import type { CacheVolumes } from "../cache-volumes.js";
@@ -21,6 +23,9 @@ import { startHostService } from "./host-service-start.js";
 import type { RunningHostService } from "./running-host-service.js";
 import type { RunningService } from "./running-service.js";
 import { bindServices, type BoundServices } from "./service-bindings.js";
+import { lastRun, recordRun } from "./service-log-index.js";
+import { readServiceLog } from "./service-log-reader.js";
+import { ServiceLogs } from "./service-logs.js";
 import { ServiceRegistry, type ServiceLease } from "./service-registry.js";
 import type { SessionNetwork } from "./session-network.js";
 import { forwardUp, upBindAddress, upMappings } from "./up-forwarding.js";
@@ -69,6 +74,8 @@ export class ServiceManager {
   /** `up` sessions not closed yet (each leaves the set when it closes, by its handle or its service's exit). */
   readonly #ups = new Set<UpSession>();
   readonly #upLabels: UpLabels;
+  /** Each service's newest run, by definition digest, while its log is open (then its `.run` index finds it). */
+  readonly #runs = new Map<string, ServiceLogs>();
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
@@ -79,6 +86,7 @@ export class ServiceManager {
       bind: (bindings, signal) => this.bind(bindings, signal),
       fullName: (hostname) => this.fullName(hostname),
       track: (id, finished) => this.#track(id, finished),
+      openLogs: (key, hostname, id) => this.#openLogs(key, hostname, id),
     };
   }
 
@@ -134,6 +142,29 @@ export class ServiceManager {
     return session;
   }
 
+  /**
+   * The output of the service's current run, or of its last run in this session once it stopped (found by its
+   * `.run` index, also by a later engine of the same session id). `follow` goes on while the run's log is open here.
+   */
+  async *logs(def: ServiceDef, opts: LogsOptions, signal: AbortSignal): AsyncGenerator<string[], void, undefined> {
+    const key = await this.digest(def, signal);
+    const hostname = def.hostname ?? hostHash(key);
+    const { paths, sessionId } = this.#deps;
+    const open = this.#runs.get(key);
+    const live = open && !open.ended ? open : undefined;
+    let path = live?.path;
+    if (!path) {
+      const run = await lastRun(paths.serviceLogsDir, sessionId, key);
+      if (!run) {
+        throw new NotFoundError(
+          `service ${hostname} has no logs in session ${quote(sessionId)}: it has not run in this session (or its log was removed after its retention period, or by prune); start it (start(), a binding or up()) first`,
+        );
+      }
+      path = join(paths.serviceLogsDir, `${run.id}.log`);
+    }
+    yield* readServiceLog({ path, what: `service ${hostname}`, live, follow: opts.follow, tail: opts.tail, signal });
+  }
+
   /** Drops the `start()` pins of a caller that left a shared session. */
   releaseCaller(caller: Caller): void {
     this.#registry.unpinAll(caller.id, caller.graceMs);
@@ -161,6 +192,21 @@ export class ServiceManager {
   #startAny(def: ServiceDef, key: string, cancel: AbortSignal): Promise<ActiveService> {
     const signal = AbortSignal.any([this.#deps.sessionSignal, cancel]);
     return def.kind === "host" ? startHostService(this.#startContext, def, key, signal) : startContainerService(this.#startContext, def, key, signal);
+  }
+
+  /** A run's log, recorded as its service's newest run (in memory while open, and in the `.run` index). */
+  #openLogs(key: string, hostname: string, id: string): ServiceLogs {
+    const logs = new ServiceLogs(this.#deps.paths, id);
+    try {
+      recordRun(this.#deps.paths.serviceLogsDir, key, { id, hostname, sessionId: this.#deps.sessionId });
+    } catch (err) {
+      log("%s: recording the run: %s", id, err); // logs() of the stopped service will not find it; the run goes on
+    }
+    this.#runs.set(key, logs);
+    void logs.finished.then(() => {
+      if (this.#runs.get(key) === logs) this.#runs.delete(key);
+    });
+    return logs;
   }
 
   #track(id: string, finished: Promise<void>): void {
