@@ -100,6 +100,18 @@ function program(): Command {
     .action(action((_n: string[], _o: unknown) => false, async (names: string[], o: { kill?: boolean }) => (await import("./commands/stop.js")).stop({ names, kill: !!o.kill })));
 
   svc
+    .command("logs")
+    .description("print a service's output (its current run, or the last run of a stopped one)")
+    .argument("<service>", "<hostname>[@<session>], a unique prefix is enough")
+    .option("-f, --follow", "go on until the service stops (or Ctrl-C)")
+    .option("--tail <n>", "only the last n lines")
+    .action(
+      action((_n: string, _o: unknown) => false, async (name: string, o: { follow?: boolean; tail?: string }) =>
+        (await import("./commands/logs.js")).logs({ name, follow: !!o.follow, ...(o.tail !== undefined ? { tail: o.tail } : {}) }, interrupts),
+      ),
+    );
+
+  svc
     .command("prune")
     .description("remove build cache and old service logs that no live session uses")
     .option("--keep-storage <size>", "keep at most this much build cache (least recently used goes first), e.g. 10GB")

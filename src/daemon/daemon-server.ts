@@ -6,12 +6,12 @@
 import { readdirSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, unlink } from "node:fs/promises";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { debug } from "../common/debug.js";
 import { CancelledError, EngineUnavailableError, InvalidArgumentError, NotFoundError } from "../common/errors.js";
 import type { ContainerDef, LogsOptions, PruneOptions, ServiceDef, UpRequest } from "../definition/index.js";
-import { listServices, stopServiceContainer, type EngineCore, type EngineWarning } from "../engine/index.js";
+import { followLogFile, listServiceRuns, listServices, stopServiceContainer, type EngineCore, type EngineWarning } from "../engine/index.js";
 import type { ClientMessage__Output } from "./gen/svcd/v1/ClientMessage.js";
 import type { Request__Output } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage } from "./gen/svcd/v1/ServerMessage.js";
@@ -21,6 +21,8 @@ import type { StatusResponse } from "./gen/svcd/v1/StatusResponse.js";
 import type { ListServicesResponse } from "./gen/svcd/v1/ListServicesResponse.js";
 import type { StopServicesRequest__Output } from "./gen/svcd/v1/StopServicesRequest.js";
 import type { StopServicesResponse } from "./gen/svcd/v1/StopServicesResponse.js";
+import type { ServiceLogsRequest__Output } from "./gen/svcd/v1/ServiceLogsRequest.js";
+import type { ServiceLogLines } from "./gen/svcd/v1/ServiceLogLines.js";
 import { LogsWindow, sendLogs } from "./log-stream.js";
 import { probeDaemon } from "./probe.js";
 import { MAX_MESSAGE_BYTES, svcdApi, svcdVersion } from "./protocol.js";
@@ -60,11 +62,12 @@ export class DaemonServer {
         this.status(call.request.gc).then((status) => reply(null, status), (err: unknown) => reply({ code: grpc.status.INTERNAL, details: String(err) }));
       },
       ListServices: (_call: unknown, reply: grpc.sendUnaryData<ListServicesResponse>) => {
-        listServices(this.#core.client, [this.#core.namespace]).then(
-          (services) => reply(null, { services_json: JSON.stringify(services) }),
+        Promise.all([listServices(this.#core.client, [this.#core.namespace]), listServiceRuns(this.#core.paths.serviceLogsDir)]).then(
+          ([services, runs]) => reply(null, { services_json: JSON.stringify(services), runs_json: JSON.stringify(runs) }),
           (err: unknown) => reply(unaryFailure(err)),
         );
       },
+      ServiceLogs: (call: grpc.ServerWritableStream<ServiceLogsRequest__Output, ServiceLogLines>) => void this.#serviceLogs(call),
       StopServices: (call: grpc.ServerUnaryCall<StopServicesRequest__Output, StopServicesResponse>, reply: grpc.sendUnaryData<StopServicesResponse>) => {
         this.#stopServices(call.request.container_ids, call.request.kill).then(() => reply(null, {}), (err: unknown) => reply(unaryFailure(err)));
       },
@@ -105,6 +108,32 @@ export class DaemonServer {
     const unknown = ids.filter((id) => !mine.has(id));
     if (unknown.length > 0) throw new NotFoundError(`no service container ${unknown.join(", ")} in this daemon's engine (svc ps lists them)`);
     await Promise.all(ids.map((id) => stopServiceContainer(this.#core.client, mine.get(id)!, { kill })));
+  }
+
+  /** Streams one run's log (svc logs): lines one message each, written as the client takes them. */
+  async #serviceLogs(call: grpc.ServerWritableStream<ServiceLogsRequest__Output, ServiceLogLines>): Promise<void> {
+    const abort = new AbortController();
+    call.once("cancelled", () => abort.abort(new CancelledError("svc logs: the client went away")));
+    try {
+      const id = call.request.container_id;
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) throw new InvalidArgumentError(`invalid container id ${JSON.stringify(id)}`);
+      const client = this.#core.client.withNamespace(this.#core.namespace);
+      const until = call.request.follow ? client.tasks.wait({ container_id: id }).catch(() => undefined) : undefined;
+      const lines = followLogFile({
+        path: join(this.#core.paths.serviceLogsDir, `${id}.log`),
+        what: `service container ${id}`,
+        follow: call.request.follow,
+        tail: call.request.tail ?? undefined,
+        until,
+        signal: abort.signal,
+      });
+      for await (const line of lines) {
+        if (!call.write({ lines: [line] })) await new Promise((resolve) => call.once("drain", resolve));
+      }
+      call.end();
+    } catch (err) {
+      if (!abort.signal.aborted) call.emit("error", unaryFailure(err));
+    }
   }
 
   version(): VersionResponse {

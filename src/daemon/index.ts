@@ -4,4 +4,4 @@ export { RemoteEngine, type RemoteSessionOptions } from "./remote-engine.js";
 export { probeDaemon, daemonStatus, PROBE_TIMEOUT_MS, type DaemonProbe } from "./probe.js";
 export { daemonSocketPath, defaultDaemonDir, SOCKET_NAME } from "./daemon-socket.js";
 export { svcdVersion } from "./protocol.js";
-export { daemonListServices, daemonStopServices } from "./operations.js";
+export { daemonListServices, daemonServiceLogs, daemonServiceRuns, daemonStopServices } from "./operations.js";

@@ -9,3 +9,5 @@ export { listEngineServices, listServices, stopEngineService, stopServiceContain
 export { LocalHost } from "./local-host.js";
 export type { EngineWarning } from "./session-resources.js";
 export { machineChecks, type MachineCheck } from "./machine-checks.js";
+export { followLogFile, listServiceRuns, type FollowLogOptions } from "./services/service-log-follow.js";
+export type { ServiceRun } from "./services/service-log-index.js";

@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,56 @@ test("ps lists a service another process exposes, with its up forward; stop by a
     assert.is(status, 0, "the exposing process ends once its service is gone");
   } finally {
     up.kill("SIGINT");
+  }
+});
+
+test("logs: --tail, -f streams a line the service prints later and ends when it stops, the last run after it stopped", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "svc-logs-"));
+  writeFileSync(join(dir, "talker.ts"), `
+import { dag, type Service } from "svcd";
+export function talker(): Service {
+  return dag.container().from("busybox").withExposedPort(8080)
+    .asService({ args: ["sh", "-c", "echo line-1; echo err-1 >&2; echo line-2; exec httpd -f -vv -p 8080"] });
+}
+`);
+  const port = await freePort();
+  const up = spawn(process.execPath, ["--import", tsx, svcEntry, "-q", "call", "-m", join(dir, "talker.ts"), "talker", "up", "--ports", `${port}:8080`], { cwd: dir, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const upExited = once(up, "close");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      up.stdout!.once("data", () => resolve());
+      up.once("close", () => reject(new Error("svc call … up exited early")));
+    });
+    const mine = (JSON.parse((await svc(["ps", "-j"])).stdout) as Listed[]).find((s) => s.up.includes(`127.0.0.1:${port}->8080/tcp`));
+    assert.ok(mine);
+    const all = await svc(["logs", mine!.name]);
+    assert.is(all.status, 0, all.stderr);
+    assert.equal(all.stdout.split("\n").slice(0, 3).sort(), ["err-1", "line-1", "line-2"], "stdout and stderr, merged");
+    const tail = await svc(["logs", "--tail", "1", mine!.hostname]);
+    assert.is(tail.stdout.split("\n").filter(Boolean).length, 1, tail.stdout);
+
+    const follower = start(["logs", "-f", mine!.hostname.slice(0, 8)]);
+    let followed = "";
+    const followerExited = once(follower, "close");
+    await new Promise<void>((resolve) => follower.stdout!.on("data", (b: Buffer) => ((followed += b), followed.includes("line-2") && resolve())));
+    const before = followed;
+    await fetch(`http://127.0.0.1:${port}/svc-logs-probe`).then((r) => r.text());
+    await new Promise<void>((resolve) => {
+      const check = () => (followed.length > before.length && followed.includes("svc-logs-probe") ? resolve() : undefined);
+      follower.stdout!.on("data", check);
+      check();
+    });
+    assert.is((await svc(["stop", mine!.name])).status, 0);
+    const [status] = (await followerExited) as [number | null];
+    assert.is(status, 0, "the follower ends when the service stops");
+    const last = await svc(["logs", mine!.name]);
+    assert.is(last.status, 0, last.stderr);
+    assert.match(last.stdout, /line-1/, "the last run of a stopped service");
+    assert.is((await svc(["logs", "--tail", "x", mine!.name])).status, 2);
+  } finally {
+    up.kill("SIGINT");
+    await upExited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
