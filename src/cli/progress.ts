@@ -61,6 +61,9 @@ export function plainReporter(stream: NodeJS.WritableStream): ProgressReporter {
         case "exec":
           say(`exec ${JSON.stringify(e.command)}${e.cached ? " (cached)" : ""}`);
           break;
+        case "service":
+          say(`service ${e.hostname}: ${e.state === "ready" ? "ready" : "starting (waiting for its readiness checks)"}`);
+          break;
         default:
           say(describeOther(e));
       }
@@ -103,6 +106,8 @@ function barReporter(stream: NodeJS.WriteStream): ProgressReporter {
         multi.log(`pulled ${e.ref} ${e.digest}\n`);
       } else if (e.type === "exec") {
         multi.log(`exec ${JSON.stringify(e.command)}${e.cached ? " (cached)" : ""}\n`);
+      } else if (e.type === "service") {
+        multi.log(`service ${e.hostname}: ${e.state}\n`);
       } else {
         multi.log(`${describeOther(e)}\n`);
       }

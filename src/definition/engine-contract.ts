@@ -24,7 +24,9 @@ export interface SyncResult {
 export type ProgressEvent =
   | { type: "pull"; ref: string; layer: string; current: number; total: number }
   | { type: "pulled"; ref: string; digest: string }
-  | { type: "exec"; command: string[]; cached: boolean };
+  | { type: "exec"; command: string[]; cached: boolean }
+  /** A service container starting (its process started, readiness checks running) and ready for its clients. */
+  | { type: "service"; hostname: string; state: "starting" | "ready" };
 
 /** A port mapping for `up`: host `frontend` → service `backend`, both 1–65535. */
 export interface UpPortRequest {

@@ -93,6 +93,7 @@ export async function openSession(core: EngineCore, opts: SessionOptions, own: {
   let services: ServiceManager | undefined;
   const evaluator = new Evaluator({ client, paths, runner, owner, images, volumes, host: opts.host, cache, network, services: () => services!, onProgress });
   services = new ServiceManager({
+    onProgress,
     client,
     paths,
     runner,

@@ -2,6 +2,7 @@
 // local registry (SVCD_TEST_REGISTRY) through the registry API: its layers are mounted from the base repository, so
 // nothing is rebuilt or copied, and scripts/test-images.sh's cached set stays as it is. Loopback only.
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { InternalError } from "../../src/common/errors.js";
 import type { TestImage } from "./registry.js";
 
@@ -59,7 +60,15 @@ async function putBlob(base: string, repo: string, bytes: Buffer, digest: string
  * Pushes `library/<name>:<tag>`: the image `from` with its config changed by `edit` (which gets the whole config
  * blob: edit `blob.config.Healthcheck` and so on). Returns the reference to use with the docker.io mirror: `<name>:<tag>`.
  */
-export async function pushDerivedImage(opts: { from: TestImage; name: string; tag: string; edit: (blob: Record<string, any>) => void; env?: NodeJS.ProcessEnv }): Promise<string> {
+export async function pushDerivedImage(opts: {
+  from: TestImage;
+  name: string;
+  tag: string;
+  edit: (blob: Record<string, any>) => void;
+  /** A layer added on top: an uncompressed tar, pushed gzip'd (so a pull has something of its own to download). */
+  extraLayerTar?: Buffer;
+  env?: NodeJS.ProcessEnv;
+}): Promise<string> {
   const base = registryUrl(opts.env ?? process.env);
   const source = `library/${opts.from}`;
   const target = `library/${opts.name}`;
@@ -75,10 +84,18 @@ export async function pushDerivedImage(opts: { from: TestImage; name: string; ta
     const bytes = Buffer.from(await (await ok(await fetch(`${base}/v2/${source}/blobs/${layer.digest}`), `GET layer ${layer.digest}`)).arrayBuffer());
     await putBlob(base, target, bytes, layer.digest);
   }
+  const layers = [...manifest.layers];
+  if (opts.extraLayerTar) {
+    const gz = gzipSync(opts.extraLayerTar);
+    const digest = `sha256:${createHash("sha256").update(gz).digest("hex")}`;
+    await putBlob(base, target, gz, digest);
+    layers.push({ mediaType: manifest.layers[0]?.mediaType ?? "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: gz.length });
+    blob.rootfs.diff_ids.push(`sha256:${createHash("sha256").update(opts.extraLayerTar).digest("hex")}`);
+  }
   const configBytes = Buffer.from(JSON.stringify(blob));
   const configDigest = `sha256:${createHash("sha256").update(configBytes).digest("hex")}`;
   await putBlob(base, target, configBytes, configDigest);
-  const next: Manifest = { ...manifest, config: { ...manifest.config, digest: configDigest, size: configBytes.length } };
+  const next: Manifest = { ...manifest, layers, config: { ...manifest.config, digest: configDigest, size: configBytes.length } };
   await ok(
     await fetch(`${base}/v2/${target}/manifests/${opts.tag}`, { method: "PUT", body: JSON.stringify(next), headers: { "Content-Type": mediaType } }),
     `PUT ${target}:${opts.tag}`,

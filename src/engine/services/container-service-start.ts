@@ -100,6 +100,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     undo.length = 0; // from here on, service.stop() owns the teardown
     try {
       await network.publish(id, net.ip, names);
+      ctx.deps.onProgress?.({ type: "service", hostname, state: "starting" });
       await waitUntilReady(
         { service, task, agent: ctx.deps.agent },
         { ports: plan.exposedPorts, healthcheck: plan.healthcheck, logWatch },
@@ -114,6 +115,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       throw err;
     }
     log("%s: %s ready at %s", id, hostname, net.ip);
+    ctx.deps.onProgress?.({ type: "service", hostname, state: "ready" });
     return service;
   } catch (err) {
     await cleanup();

@@ -4,6 +4,7 @@
 // bindings are taken together in service-bindings.ts; port forwarding for `up` in up-forwarding.ts; reading a run's
 // log in service-log-reader.ts.
 import { join } from "node:path";
+import type { ProgressEvent } from "../../definition/index.js";
 import { debug } from "../../common/debug.js";
 import { InvalidArgumentError, NotFoundError, ServiceError } from "../../common/errors.js";
 import type { Owner } from "../../common/owner.js";
@@ -43,6 +44,8 @@ export interface ContainerBuilder {
 }
 
 export interface ServiceManagerDeps {
+  /** Service starts and readiness, for `connect({ onProgress })` and `svc --progress`. */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
   client: ContainerdClient;
   paths: Paths;
   runner: ProcessRunner;
