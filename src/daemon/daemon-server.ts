@@ -123,7 +123,7 @@ export class DaemonServer {
         path: join(this.#core.paths.serviceLogsDir, `${id}.log`),
         what: `service container ${id}`,
         follow: call.request.follow,
-        tail: call.request.tail ?? undefined,
+        tail: call.request.tail >= 0 ? call.request.tail : undefined,
         until,
         signal: abort.signal,
       });

@@ -40,7 +40,7 @@ export async function daemonServiceRuns(socket: string): Promise<ServiceRun[]> {
 /** One run's log lines from the daemon (svc logs); ending the iteration cancels the call. */
 export async function* daemonServiceLogs(socket: string, containerId: string, opts: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncGenerator<string, void, undefined> {
   const client = daemonClient(socket);
-  const call = client.ServiceLogs({ container_id: containerId, follow: opts.follow === true, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) });
+  const call = client.ServiceLogs({ container_id: containerId, follow: opts.follow === true, tail: opts.tail ?? -1 });
   const onAbort = () => call.cancel();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {

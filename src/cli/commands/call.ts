@@ -52,7 +52,23 @@ async function up(result: unknown, cmd: CallCommand, request: UpArgs, interrupts
     if (cmd.json) printText(JSON.stringify({ hostname: await result.hostname(), ports: handle.ports.map((p) => ({ ...p, address: bind })) }));
     else for (const p of handle.ports) printText(`${bind}:${p.frontend} -> ${p.backend}/${p.protocol.toLowerCase()}`);
     if (!cmd.json && process.stderr.isTTY) process.stderr.write("svc: serving until Ctrl-C\n");
-    await interrupts.first;
+    // A follow of the service's log ends when the service does (stopped elsewhere, or it exited): then so does up.
+    const watching = new AbortController();
+    const ended = (async () => {
+      for await (const _line of result.logs({ follow: true, tail: 0, signal: watching.signal })) {
+        // only the end matters
+      }
+    })().then(
+      () => true,
+      () => !watching.signal.aborted,
+    );
+    const serviceEnded = await Promise.race([interrupts.first.then(() => false), ended]);
+    watching.abort();
+    await ended;
+    if (serviceEnded) {
+      process.stderr.write(`svc: the service ${await result.hostname()} stopped; up ends\n`);
+      return 1;
+    }
   } finally {
     await handle.close();
   }

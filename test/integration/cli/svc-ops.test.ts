@@ -77,7 +77,8 @@ test("ps lists a service another process exposes, with its up forward; stop by a
     const after = JSON.parse((await svc(["ps", "-j"])).stdout) as Listed[];
     assert.not.ok(after.some((s) => s.hostname === mine!.hostname && s.state === "running"), "no longer running");
     const [status] = (await upExited) as [number | null];
-    assert.is(status, 0, "the exposing process ends once its service is gone");
+    assert.is(status, 1, "the exposing process ends once its service is gone, and says so");
+    assert.match(stderr, new RegExp(`the service ${mine!.hostname} stopped; up ends`));
   } finally {
     up.kill("SIGINT");
   }
@@ -105,10 +106,12 @@ export function talker(): Service {
     const all = await svc(["logs", mine!.name]);
     assert.is(all.status, 0, all.stderr);
     assert.equal(all.stdout.split("\n").slice(0, 3).sort(), ["err-1", "line-1", "line-2"], "stdout and stderr, merged");
-    const tail = await svc(["logs", "--tail", "1", mine!.hostname]);
+    // By hostname@session: earlier runs of the same definition (other sessions) keep their last run's log too.
+    const session = mine!.name.slice(mine!.hostname.length + 1);
+    const tail = await svc(["logs", "--tail", "1", mine!.name]);
     assert.is(tail.stdout.split("\n").filter(Boolean).length, 1, tail.stdout);
 
-    const follower = start(["logs", "-f", mine!.hostname.slice(0, 8)]);
+    const follower = start(["logs", "-f", `${mine!.hostname.slice(0, 8)}@${session.slice(0, 6)}`]);
     let followed = "";
     const followerExited = once(follower, "close");
     await new Promise<void>((resolve) => follower.stdout!.on("data", (b: Buffer) => ((followed += b), followed.includes("line-2") && resolve())));
