@@ -166,8 +166,23 @@ function program(): Command {
   return svc;
 }
 
+/**
+ * Engine warnings (egress off, …) as svc's own lines — `svc: warning: <message>` — instead of node's default
+ * format; none with -q, which keeps stderr for errors (and a command's own stderr) only.
+ */
+function routeWarnings(quiet: boolean): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (!quiet) process.stderr.write(`svc: warning: ${w.message}\n`);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const svc = program();
+  // Before the parse, which runs the command: -q/--quiet anywhere before the command's own words.
+  const quietAt = argv.findIndex((a) => a === "-q" || a === "--quiet");
+  const commandAt = argv.findIndex((a) => !a.startsWith("-") && a !== "plain" && a !== "tty" && a !== "auto");
+  routeWarnings(quietAt >= 0 && (commandAt < 0 || quietAt < commandAt));
   try {
     await svc.parseAsync(argv, { from: "user" });
   } catch (err) {
