@@ -3,11 +3,14 @@
 // module of its own in src/cli/commands/ and turns it into API calls; src/cli/exit-codes.ts maps failures to exit
 // statuses (2 only for the command line itself).
 import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
 import { SvcdError } from "../common/errors.js";
-import { svcdVersion } from "../daemon/index.js";
 import { errorJson, exitStatus, EXIT_USAGE, UsageError } from "./exit-codes.js";
 import { Interrupts } from "./interrupts.js";
-import { progressReporter, type ProgressMode } from "./progress.js";
+import type { ProgressMode } from "./progress.js";
+
+// Only what every command needs is imported up front: `svc --help` must not load gRPC, the engine or the bars.
+const packageVersion = (): string => String((JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown }).version ?? "0.0.0");
 
 interface GlobalOptions {
   progress: ProgressMode;
@@ -30,7 +33,7 @@ function action<A extends unknown[]>(json: (...args: A) => boolean, run: (...arg
 function program(): Command {
   const svc = new Command("svc")
     .description("Service containers for TypeScript, on containerd: call a module's functions, expose services, operate them")
-    .version(svcdVersion(), "-V, --version", "print svc's version")
+    .version(packageVersion(), "-V, --version", "print svc's version")
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain", "tty"]).default("auto"))
     .option("-q, --quiet", "no progress output")
     .enablePositionalOptions()
@@ -57,7 +60,7 @@ function program(): Command {
           // -j may also follow the function (`svc call -m m.ts get -j`): it is never an option of a function.
           const words = given.filter((w) => w !== "-j");
           const json = !!o.json || words.length < given.length;
-          const progress = progressReporter(globals());
+          const progress = (await import("./progress.js")).progressReporter(globals());
           try {
             return await call({ module: o.mod, function: fn, words, json, ...(progress ? { onProgress: progress.onProgress } : {}) }, interrupts);
           } finally {
