@@ -54,9 +54,9 @@ test("supervisor argv round-trips; malformed argv is rejected", () => {
 // The SIGTERM handler is in place before "serving" is printed: the test stops the third run once it has read that
 // line, and a signal before the handler would kill the fake outright (under load, between the two statements).
 const FAKE = `const net=require("net");const fs=require("fs");const [sock,how,ms]=process.argv.slice(1);
-try{fs.rmSync(sock,{force:true})}catch{};let s;process.on("SIGTERM",()=>{process.stderr.write("fake got SIGTERM\\n");s.close();process.exit(0)});
-s=net.createServer().listen(sock);process.stderr.write("fake containerd "+process.pid+" serving\\n");
-if(how==="exit")setTimeout(()=>process.exit(3),Number(ms));if(how==="never"){s.close();setTimeout(()=>process.exit(7),Number(ms))}`;
+try{fs.rmSync(sock,{force:true})}catch{};let s;process.on("SIGTERM",()=>{process.stderr.write("fake got SIGTERM\\n");s?.close();process.exit(0)});
+if(how==="never"){setTimeout(()=>process.exit(7),Number(ms))}else{s=net.createServer().listen(sock);process.stderr.write("fake containerd "+process.pid+" serving\\n")}
+if(how==="exit")setTimeout(()=>process.exit(3),Number(ms));`;
 
 test("a containerd that dies is restarted; SIGTERM is forwarded and ends supervision; pidfiles follow", async () => {
   const dir = tempDir();
