@@ -5,8 +5,11 @@ import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.j
 import { assertCallOptions, assertId, assertOneOf, assertString, quote, type Engine } from "../definition/index.js";
 import { daemonSocketPath, probeDaemon, RemoteEngine } from "../daemon/index.js";
 import { resolveMirrors } from "../image/index.js";
+import { debug } from "../common/debug.js";
 import { Client } from "./client.js";
 import type { ConnectOptions } from "./connect-options.js";
+
+const trace = debug("connect");
 
 /** Options only an embedded engine takes: a daemon has its own (its flags and environment). */
 const DAEMON_WIDE = ["containerd", "namespace", "rootless"] as const;
@@ -27,6 +30,7 @@ async function openEngine(options: ConnectOptions): Promise<Engine> {
   if (mode !== "embedded") {
     const socket = daemonSocketPath(options.socket);
     const probe = await probeDaemon(socket);
+    trace(probe.state === "answers" ? "svcd's daemon at %s answers (pid %d): the session is its" : "svcd's daemon at %s: %s", socket, probe.state === "answers" ? probe.version.pid : probe.state === "absent" ? probe.reason : "denied");
     if (probe.state === "answers") {
       const given = DAEMON_WIDE.filter((name) => options[name] !== undefined);
       if (given.length > 0) {
