@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes this machine ready to build and test svcd: Debian packages, npm dependencies, the TypeScript build and the
 # test images. Idempotent: on a ready machine it checks and returns in seconds (no apt, no npm ci, no rebuild).
+# Root is needed only for what is missing: on a ready machine a user may run it too (and so `npm test`, which then
+# runs the integration tests on that user's own rootless engine).
 # Must run as root on Debian 12 (rootless mode will need root only for this script).
 set -euo pipefail
 
@@ -9,18 +11,6 @@ cd "$repo"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-
-# --- the machine -----------------------------------------------------------------------------------------------
-[ "$(id -u)" -eq 0 ] || die "run as root (sudo bash scripts/setup.sh): it installs Debian packages and builds images"
-# shellcheck disable=SC1091
-os_id="$(. /etc/os-release 2>/dev/null && echo "${ID:-}")"
-os_version="$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")"
-[ "$os_id" = debian ] && [ "$os_version" = 12 ] ||
-  die "svcd's setup supports Debian 12 (bookworm); this is ${os_id:-unknown} ${os_version:-?}"
-command -v node >/dev/null || die "Node.js 20 or later is required (node not found)"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || die "Node.js 20 or later is required (found $(node --version))"
-command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 packages=(
@@ -31,12 +21,35 @@ packages=(
   # systemd-analyze verifies the daemon's units (test/unit/systemd-units.test.ts); no systemd runs here
   systemd
 )
+# `setup.sh --list-packages`: the list, one a line, and nothing else (the VM's box installs the same, scripts/vm).
+if [ "${1:-}" = --list-packages ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+[ $# -eq 0 ] || die "usage: setup.sh [--list-packages]"
+
+# --- the machine -----------------------------------------------------------------------------------------------
+as_root=
+[ "$(id -u)" -ne 0 ] || as_root=1
+need_root() { [ -n "$as_root" ] || die "$1: run as root (sudo bash scripts/setup.sh) to make it"; }
+# shellcheck disable=SC1091
+os_id="$(. /etc/os-release 2>/dev/null && echo "${ID:-}")"
+os_version="$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")"
+[ "$os_id" = debian ] && [ "$os_version" = 12 ] ||
+  die "svcd's setup supports Debian 12 (bookworm); this is ${os_id:-unknown} ${os_version:-?}"
+command -v node >/dev/null || die "Node.js 20 or later is required (node not found)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later is required (found $(node --version))"
+command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
+
+# --- Debian packages (the list is at the top) -------------------------------------------------------------------
 missing=()
 for pkg in "${packages[@]}"; do
   status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
   [ "$status" = installed ] || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
+  need_root "Debian packages missing (${missing[*]})"
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # mariadb-server starts a system-wide server on install where an init system runs; the tests start their own
@@ -68,6 +81,7 @@ fi
 # Members may use the root daemon's socket (/run/svcd/svcd.sock, 0660): root-equivalent, like docker's group. The
 # root daemon refuses to start without it (packaging/sysusers.d/svcd.conf makes it where systemd-sysusers runs).
 if ! getent group svcd >/dev/null; then
+  need_root "the group svcd is missing"
   log "creating the system group svcd"
   groupadd --system svcd
 fi
@@ -109,8 +123,13 @@ fi
 for bin in svc svcd; do
   target="$repo/dist/cli/$bin.js"
   link="/usr/local/bin/$bin"
-  if [ -L "$link" ] || [ ! -e "$link" ]; then
-    [ "$(readlink "$link" 2>/dev/null)" = "$target" ] || { ln -sfn "$target" "$link"; log "$link -> $target"; }
+  if [ "$(readlink "$link" 2>/dev/null)" = "$target" ]; then
+    :
+  elif [ -z "$as_root" ]; then
+    log "$link is not this checkout's $bin: left alone (not root)"
+  elif [ -L "$link" ] || [ ! -e "$link" ]; then
+    ln -sfn "$target" "$link"
+    log "$link -> $target"
   else
     log "$link exists and is not ours: left alone (run $target directly)"
   fi
