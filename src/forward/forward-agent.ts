@@ -27,13 +27,15 @@ import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import type { ProcessRunner } from "../common/process-runner.js";
+import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
 import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";
 import { BridgeAddresses, checkDeviceName } from "./bridge-addresses.js";
 import { HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 import { SendBudget } from "./send-budget.js";
+import { defaultSpliceHelper } from "./splice-forward.js";
+import { SplicedForwards } from "./spliced-forwards.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
 
 const log = debug("forward");
@@ -49,6 +51,13 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** The interface in the hub netns that host-service addresses are added to. Default: the hub bridge, "svcd0". */
   hostServiceDevice?: string;
+  /**
+   * The splice helper (native/svcd-splice.c) that carries TCP forwards' bytes; false: the agent pipes them in Node.
+   * Default: $SVCD_SPLICE_HELPER, else build/svcd-splice when scripts/setup.sh built it, else false.
+   */
+  spliceHelper?: string | false;
+  /** Runs host-service splice helpers in the engine's own netns and identity. Default: a HostProcessRunner. */
+  hostRunner?: ProcessRunner;
 }
 
 /** Where a host service listens inside the hub: an address of the reserved sub-range (HubNetwork.reservedAddress). */
@@ -98,6 +107,8 @@ export class ForwardAgent {
   private nextForward = 1;
   private readonly forwards = new Map<string, ForwardEntry>();
   private readonly addresses: BridgeAddresses;
+  /** TCP forwards the splice helper carries; undefined when it is not built (or turned off). */
+  private readonly spliced: SplicedForwards | undefined;
 
   private constructor(private readonly opts: AgentOptions, first: AgentProcess) {
     this.addresses = new BridgeAddresses({
@@ -106,6 +117,17 @@ export class ForwardAgent {
       device: opts.hostServiceDevice ?? DEFAULT_HOST_SERVICE_DEVICE,
       env: opts.env,
     });
+    const helper = opts.spliceHelper === undefined ? defaultSpliceHelper(opts.env) : opts.spliceHelper;
+    if (helper !== false && helper !== undefined) {
+      this.spliced = new SplicedForwards({
+        helper,
+        hubNetns: opts.hubNetns,
+        runner: opts.runner,
+        hostRunner: opts.hostRunner ?? new HostProcessRunner(),
+        env: opts.env,
+        addresses: this.addresses,
+      });
+    } else log("no splice helper (scripts/setup.sh builds build/svcd-splice): TCP forwards are piped by the agent");
     this.current = first;
     this.watch(first);
   }
@@ -157,6 +179,8 @@ export class ForwardAgent {
       if (!server.listening) throw new InvalidArgumentError("forwardListener needs a listening net.Server");
       const agent = await this.agent(opts.signal);
       const forwardId = `fwd-${this.nextForward++}`;
+      throwIfAborted(opts.signal);
+      if (this.spliced) return await this.spliced.listener(forwardId, agent, server, target);
       // Connections this process accepts before its copy is closed are passed on unread.
       (server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
       const handOver = (socket: Socket) => agent.adopt(forwardId, socket);
@@ -200,6 +224,10 @@ export class ForwardAgent {
     const agent = await this.agent(opts.signal);
     const forwardId = `host-${this.nextForward++}`;
     const target = { host: dial.host, port: dial.port };
+    if (this.spliced && listen.protocol === "TCP") {
+      throwIfAborted(opts.signal);
+      return this.spliced.hostService(forwardId, agent, listen, target, opts);
+    }
     const relay = new HostServiceRelay(forwardId, target, listen.protocol, (msg, done) => agent.sendDatagram(msg, done), opts);
     let ended!: () => void;
     const closed = new Promise<void>((resolve) => (ended = resolve));
@@ -270,6 +298,7 @@ export class ForwardAgent {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const restarting = this.restarting;
+      await this.spliced?.closeAll();
       await this.current.stop();
       if (restarting) await restarting.then((a) => a.stop(), () => undefined);
       for (const entry of this.forwards.values()) {
@@ -305,7 +334,7 @@ export class ForwardAgent {
   }
 
   private onEvent(event: AgentEvent, socket: Socket | undefined): void {
-    const relay = this.forwards.get(event.forwardId)?.relay;
+    const relay = this.forwards.get(event.forwardId)?.relay ?? this.spliced?.relay(event.forwardId);
     if (event.type === "accepted") {
       if (!socket) return;
       if (relay) relay.accepted(socket);
@@ -316,6 +345,7 @@ export class ForwardAgent {
   }
 
   private dropForwardsOf(agent: AgentProcess): void {
+    this.spliced?.dropAgent(agent);
     for (const [id, entry] of this.forwards) {
       if (entry.agent !== agent) continue;
       this.forwards.delete(id);
