@@ -7,6 +7,10 @@
 // ports are free — and their handles' close() resolves at once; the owner (an `up` handle) re-creates them if it
 // wants to. close() is final: later calls fail with CancelledError.
 //
+// TCP bytes (issue 13): when the splice helper is built (native/svcd-splice.c), TCP `up` listeners and TCP host
+// services are carried by it, one process per listener (spliced-forwards.ts); the agent then only makes the hub side
+// and carries the few connections accepted before the helper took over. What follows is the Node path, used without it.
+//
 // Forwarding (issue 5, host → hub): forwardListener(server, target) takes a listening net.Server created in the
 // engine's netns and passes it to the agent over IPC (a socket keeps the netns it was created in). The agent accepts
 // there and connects each client to target inside the hub netns, piping both ways (backpressure, half-close,
@@ -37,59 +41,14 @@ import { SendBudget } from "./send-budget.js";
 import { defaultSpliceHelper } from "./splice-forward.js";
 import { SplicedForwards } from "./spliced-forwards.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
+import type { AgentOptions, ForwardDatagramsOptions, ForwardHandle, ForwardTarget, HostServiceListen } from "./forward-types.js";
+
+export type { AgentOptions, ForwardDatagramsOptions, ForwardHandle, ForwardTarget, HostServiceListen } from "./forward-types.js";
 
 const log = debug("forward");
 
-export interface AgentOptions {
-  /** The hub network namespace file (e.g. /run/svcd/netns/hub) the agent runs in. */
-  hubNetns: string;
-  /** Spawns `nsenter … node agent-main`: the host runner as root, the rootless one otherwise. */
-  runner: ProcessRunner;
-  /** Cancels the (first) start. */
-  signal?: AbortSignal;
-  /** Environment of the agent (PATH decides which nsenter runs). Default: process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** The interface in the hub netns that host-service addresses are added to. Default: the hub bridge, "svcd0". */
-  hostServiceDevice?: string;
-  /**
-   * The splice helper (native/svcd-splice.c) that carries TCP forwards' bytes; false: the agent pipes them in Node.
-   * Default: $SVCD_SPLICE_HELPER, else build/svcd-splice when scripts/setup.sh built it, else false.
-   */
-  spliceHelper?: string | false;
-  /** Runs host-service splice helpers in the engine's own netns and identity. Default: a HostProcessRunner. */
-  hostRunner?: ProcessRunner;
-}
-
-/** Where a host service listens inside the hub: an address of the reserved sub-range (HubNetwork.reservedAddress). */
-export interface HostServiceListen {
-  address: string;
-  port: number;
-  protocol: "TCP" | "UDP";
-}
-
-/** Options of forwardDatagrams. */
-export interface ForwardDatagramsOptions {
-  /** A peer's upstream socket in the hub closes after this long without traffic. Default 60 000. */
-  idleMs?: number;
-  signal?: AbortSignal;
-}
-
 /** The hub bridge's name (network/hub/hub-network.ts HUB_BRIDGE), the default host-service device. */
 const DEFAULT_HOST_SERVICE_DEVICE = "svcd0";
-
-/** A TCP endpoint inside the hub netns. */
-export interface ForwardTarget {
-  ip: string;
-  port: number;
-}
-
-/** A running forward. */
-export interface ForwardHandle {
-  /** Stops accepting, resets the forward's open connections and frees its port. Idempotent. */
-  close(): Promise<void>;
-  /** Resolves when the forward has stopped: closed, or its agent died (then the owner may forward anew). */
-  readonly closed: Promise<void>;
-}
 
 interface ForwardEntry {
   agent: AgentProcess;

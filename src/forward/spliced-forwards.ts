@@ -12,7 +12,7 @@ import { InternalError } from "../common/errors.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import type { AgentProcess } from "./agent-process.js";
 import type { BridgeAddresses } from "./bridge-addresses.js";
-import type { ForwardHandle, HostServiceListen } from "./forward-agent.js";
+import type { ForwardHandle, HostServiceListen } from "./forward-types.js";
 import { HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 import { SpliceForward } from "./splice-forward.js";
 
