@@ -1,8 +1,10 @@
-// Benchmark: `up` (issue 5). Throughput of a bulk transfer (both directions) and latency of small request/responses
-// through svcd's `up` forwarder vs the same server directly on the host's loopback, in one run: the same server
-// program (bench/lib/forward-server.py) runs on 127.0.0.1 and in a python service container exposed with
-// `up({ random: true })`; the client is this process (node:net). Rounds alternate direct/up (see README.md).
-// Goal: throughput through `up` ≥ 0.8× direct.
+// Benchmark: `up` (issue 5) and host services (issue 13). Throughput of a bulk transfer (both directions) and latency
+// of small request/responses through svcd's `up` forwarder vs the same server directly on the host's loopback, in
+// one run: the same server program (bench/lib/forward-server.py) runs on 127.0.0.1 and in a python service container
+// exposed with `up({ random: true })`; the client is this process (node:net). Host services: one python client
+// (bench/lib/forward-client.py) runs on the host against the host server directly, and in a python container
+// against the same server through `host().service()`. Rounds alternate direct/forwarded (see README.md).
+// Goals (issue 13): throughput ≥ 0.9× direct each way, `up` sequential round trip p50 ≤ 1.3× direct.
 import { spawn } from "node:child_process";
 import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
@@ -33,6 +35,10 @@ const OP_TIMEOUT_MS = 300_000;
 const cleanups = new Cleanups();
 const log = (s) => process.stderr.write(s + "\n");
 const serverSource = await readFile(new URL("./lib/forward-server.py", import.meta.url), "utf8");
+const clientSource = await readFile(new URL("./lib/forward-client.py", import.meta.url), "utf8");
+/** Bytes per host-service transfer (default: BYTES). */
+const HS_BYTES = Number(process.env.HS_BYTES ?? BYTES);
+if (!Number.isInteger(HS_BYTES) || HS_BYTES < 1) throw new RangeError(`HS_BYTES must be a positive integer, got ${HS_BYTES}`);
 
 /**
  * Root: $CONTAINERD_ADDRESS, else the system containerd if its socket exists, else svcd's managed one (connect()'s
@@ -73,6 +79,24 @@ function deadline() {
 
 const mbps = (ms) => BYTES / 2 ** 20 / (ms / 1000);
 
+/** forward-client.py's two lines → { download, upload } MiB/s. */
+function clientFigures(out) {
+  const got = Object.fromEntries(out.trim().split("\n").map((l) => l.split(" ")).map(([k, v]) => [k, Number(v)]));
+  if (!(got.download > 0 && got.upload > 0)) throw new Error(`forward-client.py: unexpected output ${JSON.stringify(out)}`);
+  return got;
+}
+
+/** The python client on the host, straight to the host server. */
+function hostClient(port) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", clientSource, "127.0.0.1", String(port), String(HS_BYTES)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(clientFigures(out)) : reject(new Error(`host client exited ${code}`))));
+  });
+}
+
 /** One side's measurements for one round, appended to `acc`. */
 async function round(port, acc) {
   const signal = deadline();
@@ -88,10 +112,11 @@ async function round(port, acc) {
 }
 
 const fresh = () => ({ download: [], upload: [], seq: [], seqP50: [], seqP99: [], conc: [], concRate: [] });
+const freshHs = () => ({ download: [], upload: [] });
 const f0 = (x) => x.toFixed(0);
 const f1 = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
-function table(sides) {
+function table(sides, hs) {
   const [d, u] = [sides.direct, sides.up];
   const minMedMax = (xs) => `${f0(Math.min(...xs))} / **${f0(median(xs))}** / ${f0(Math.max(...xs))}`;
   const row = (name, fd, fu, ratio, better) => `| ${name} | ${fd} | ${fu} | **${ratio.toFixed(2)}** ${better} |`;
@@ -109,10 +134,24 @@ function table(sides) {
     row(`${CONNS} connections: round trip p99 µs`, f1(q(d.conc, 0.99)), f1(q(u.conc, 0.99)), q(u.conc, 0.99) / q(d.conc, 0.99), "(lower is better)"),
     row(`${CONNS} connections: round trips/s (median)`, f0(median(d.concRate)), f0(median(u.concRate)), median(u.concRate) / median(d.concRate), "(higher is better)"),
     "",
+    `### Container → host service vs direct loopback (python client, ${HS_BYTES} B per transfer; direct: the same client on the host)`,
+    "",
+    "| measure | direct | through host service | host service / direct |",
+    "| --- | ---: | ---: | ---: |",
+    row("container → host (upload) MiB/s", minMedMax(hs.direct.upload), minMedMax(hs.svc.upload), median(hs.svc.upload) / median(hs.direct.upload), "(higher is better)"),
+    row("host → container (download) MiB/s", minMedMax(hs.direct.download), minMedMax(hs.svc.download), median(hs.svc.download) / median(hs.direct.download), "(higher is better)"),
+    "",
   ];
+  const goal = (what, r, ok, text) => lines.push(`- ${what} = **${r.toFixed(2)}** (goal ${text}: ${ok ? "met" : "NOT met"})`);
   for (const dir of ["download", "upload"]) {
     const r = median(u[dir]) / median(d[dir]);
-    lines.push(`- ${dir} throughput up / direct = **${r.toFixed(2)}** (goal ≥ 0.8: ${r >= 0.8 ? "met" : "NOT met"})`);
+    goal(`\`up\` ${dir} throughput / direct`, r, r >= 0.9, "≥ 0.9");
+  }
+  const seqRatio = q(u.seq, 0.5) / q(d.seq, 0.5);
+  goal("`up` sequential round trip p50 / direct", seqRatio, seqRatio <= 1.3, "≤ 1.3");
+  for (const dir of ["upload", "download"]) {
+    const r = median(hs.svc[dir]) / median(hs.direct[dir]);
+    goal(`host service ${dir === "upload" ? "container → host" : "host → container"} throughput / direct`, r, r >= 0.9, "≥ 0.9");
   }
   lines.push(`- latency: percentiles over all ${n} × ${MSGS} round trips per side; per-round sequential p50 medians: direct ${f1(median(d.seqP50))} µs, up ${f1(median(u.seqP50))} µs`);
   return lines.join("\n");
@@ -134,6 +173,12 @@ try {
   const up = await svc.up({ random: true });
   cleanups.push("up handle", () => up.close());
   const upPort = up.ports[0].frontend;
+  const hostSvc = client.host().service([{ frontend: 8080, backend: directPort }]);
+  let unique = 0;
+  const inContainer = async () =>
+    clientFigures(await client.container().from("python").withNewFile("/srv/forward-client.py", clientSource)
+      .withEnvVariable("N", `${process.pid}-${unique++}`).withServiceBinding("hostsvc", hostSvc)
+      .withExec(["python", "/srv/forward-client.py", "hostsvc", "8080", String(HS_BYTES)]).stdout());
   log(`direct 127.0.0.1:${directPort}; up 127.0.0.1:${upPort} → service :8080 (up() took ${f0(performance.now() - upStarted)} ms)`);
 
   // Warm-up: one small round per side (not counted).
@@ -144,9 +189,14 @@ try {
     await echoRoundTrips(port, 1000, MSG_BYTES, signal);
     log(`warm-up ${name} done`);
   }
+  await hostClient(directPort);
+  await inContainer();
+  log("warm-up host service done");
 
   const sides = { direct: fresh(), up: fresh() };
   const ports = { direct: directPort, up: upPort };
+  const hs = { direct: freshHs(), svc: freshHs() };
+  const hsRun = { direct: () => hostClient(directPort), svc: inContainer };
   for (let i = 0; i < n; i++) {
     const order = i % 2 === 0 ? ["direct", "up"] : ["up", "direct"];
     for (const side of order) {
@@ -155,8 +205,14 @@ try {
       log(`#${i + 1} ${side}: download ${f0(acc.download.at(-1))} MiB/s, upload ${f0(acc.upload.at(-1))} MiB/s, ` +
         `seq p50 ${f1(acc.seqP50.at(-1))} µs p99 ${f1(acc.seqP99.at(-1))} µs, ${CONNS} conns ${f0(acc.concRate.at(-1))} rt/s`);
     }
+    for (const side of i % 2 === 0 ? ["direct", "svc"] : ["svc", "direct"]) {
+      const got = await hsRun[side]();
+      hs[side].download.push(got.download);
+      hs[side].upload.push(got.upload);
+      log(`#${i + 1} host service ${side}: download ${f0(got.download)} MiB/s, upload ${f0(got.upload)} MiB/s`);
+    }
   }
-  process.stdout.write(table(sides) + "\n\n" + (await machineLine()) + `; containerd: ${address}${rootless ? " (rootless)" : ""}\n`);
+  process.stdout.write(table(sides, hs) + "\n\n" + (await machineLine()) + `; containerd: ${address}${rootless ? " (rootless)" : ""}\n`);
 } catch (err) {
   process.exitCode = 1;
   log(`bench failed: ${err?.stack ?? err}`);

@@ -20,6 +20,8 @@ packages=(
   mariadb-server
   # systemd-analyze verifies the daemon's units (test/unit/systemd-units.test.ts); no systemd runs here
   systemd
+  # build/svcd-splice, the forwards' splice helper (src/forward/native/svcd-splice.c)
+  gcc libc6-dev
 )
 # `setup.sh --list-packages`: the list, one a line, and nothing else (the VM's box installs the same, scripts/vm).
 if [ "${1:-}" = --list-packages ]; then
@@ -115,6 +117,22 @@ if [ ! -f "$stamp" ] || [ -n "$(find src protos package.json package-lock.json t
   touch "$stamp"
 else
   log "build up to date"
+fi
+
+# --- the splice helper -----------------------------------------------------------------------------------------
+# build/svcd-splice carries TCP forwards' bytes with splice(2) (src/forward/native/svcd-splice.c, issue 13); without
+# it the forward agent pipes them in Node. Rebuilt when the source is newer; build/ is not committed.
+helper_src=src/forward/native/svcd-splice.c
+helper=build/svcd-splice
+if [ ! -x "$helper" ] || [ "$helper_src" -nt "$helper" ]; then
+  command -v gcc >/dev/null || die "gcc is needed to build $helper (apt-get install gcc)"
+  log "building $helper"
+  mkdir -p build
+  gcc -O2 -Wall -Wextra -Werror -o "$helper.tmp" "$helper_src"
+  mv -f "$helper.tmp" "$helper"
+  chmod 0755 "$helper"
+else
+  log "$helper up to date"
 fi
 
 # --- the commands ------------------------------------------------------------------------------------------------

@@ -12,8 +12,11 @@ import { tcpProbe } from "./tcp-probe.js";
 
 export type { EventSink } from "./hub-listeners.js";
 
-/** Where the dispatcher sends responses (process.send in the agent). */
-export type ResponseSink = (response: AgentResponse) => void;
+/**
+ * Where the dispatcher sends responses (process.send in the agent); a handle, if any, goes with the response, and
+ * `sent` runs once it left (or could not be sent).
+ */
+export type ResponseSink = (response: AgentResponse, handle?: Server, sent?: () => void) => void;
 
 /** Where diagnostics go (the agent's stderr, which the engine keeps the tail of). */
 export type AgentLog = (line: string) => void;
@@ -28,6 +31,8 @@ interface Forward {
 export class AgentDispatcher {
   private readonly forwards = new Map<string, Forward>();
   private readonly others = new Map<string, AgentForward | "starting">();
+  /** Connections adopted with their own target (listeners the splice helper serves). */
+  private readonly strays = new Set<Socket>();
 
   constructor(
     private readonly respond: ResponseSink,
@@ -55,6 +60,7 @@ export class AgentDispatcher {
       case "adopt": {
         const forward = this.forwards.get(msg.forwardId);
         if (!(handle instanceof Socket)) return this.log(`adopt ${msg.forwardId}: no socket came with the message`);
+        if (msg.target) return this.carry({ target: msg.target, connections: this.strays }, handle);
         if (!forward) {
           this.log(`adopt ${msg.forwardId}: no such forward; connection reset`);
           return resetQuietly(handle);
@@ -75,6 +81,7 @@ export class AgentDispatcher {
 
   /** Closes every forward and its connections (the agent is stopping). */
   async closeAll(): Promise<void> {
+    for (const socket of this.strays) socket.destroy();
     await Promise.all([...this.forwards.keys(), ...this.others.keys()].map((id) => this.unlisten(id)));
   }
 
@@ -98,6 +105,11 @@ export class AgentDispatcher {
       if (this.others.get(msg.forwardId) !== "starting") {
         await listener.close(); // unlistened while starting
         return this.fail(msg.id, "CANCELLED", `forward ${msg.forwardId} was closed while starting`);
+      }
+      if (msg.handOff && listener instanceof HubTcpListener) {
+        // The engine takes the listener over; what this copy accepts until it is closed still goes as `accepted`.
+        this.others.delete(msg.forwardId);
+        return this.respond({ type: "response", id: msg.id, ok: true }, listener.server, () => void listener.close());
       }
       this.others.set(msg.forwardId, listener);
       this.respond({ type: "response", id: msg.id, ok: true });
@@ -130,7 +142,7 @@ export class AgentDispatcher {
     server.on("error", (err) => this.log(`forward ${forwardId}: listener error: ${err.message}`));
   }
 
-  private carry(forward: Forward, downstream: Socket): void {
+  private carry(forward: Pick<Forward, "target" | "connections">, downstream: Socket): void {
     forward.connections.add(downstream);
     downstream.on("error", () => {}); // reported through the upstream's outcome; must not crash the agent
     const upstream = connect({ host: forward.target.ip, port: forward.target.port, allowHalfOpen: true });

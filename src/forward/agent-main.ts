@@ -15,8 +15,12 @@ function main(): void {
     process.exit(2);
   }
   const log = (line: string) => process.stderr.write(`svcd forward agent: ${line}\n`);
-  const post = (msg: AgentToEngine) => {
-    if (process.connected) send(msg, undefined, {}, (err) => err && log(`send failed: ${err.message}`));
+  const post = (msg: AgentToEngine, handle?: Server, sent?: () => void) => {
+    if (!process.connected) return sent?.();
+    send(msg, handle, {}, (err) => {
+      if (err) log(`send failed: ${err.message}`);
+      sent?.();
+    });
   };
   // Datagrams to the engine are dropped when too many bytes wait in the channel; accepted sockets never are, and a
   // socket that could not be sent is destroyed (its client sees the connection end).

@@ -6,7 +6,7 @@
 // alive; when that process exits the channel closes and the agent exits too.
 import type { ChildProcess } from "node:child_process";
 import type { Socket as DgramSocket } from "node:dgram";
-import { Socket, type Server } from "node:net";
+import { Server, Socket } from "node:net";
 import {
   AlreadyExistsError,
   CancelledError,
@@ -52,8 +52,11 @@ export type RequestBody = AgentRequest extends infer R ? (R extends AgentRequest
 /** Receives the agent's events (host-service connections and datagrams); the socket comes with `accepted`. */
 export type AgentEventSink = (event: AgentEvent, handle: Socket | undefined) => void;
 
+/** A successful response, with the listener that came with it (host-listen with handOff). */
+export type Answer = OkResponse & { handle?: Server };
+
 interface Pending {
-  resolve(r: OkResponse): void;
+  resolve(r: Answer): void;
   reject(e: Error): void;
 }
 
@@ -159,13 +162,13 @@ export class AgentProcess {
   }
 
   /** Sends a request (with a handle to pass, if any) and resolves with its successful response. */
-  request(body: RequestBody, handle?: Server | DgramSocket, signal?: AbortSignal): Promise<OkResponse> {
+  request(body: RequestBody, handle?: Server | DgramSocket, signal?: AbortSignal): Promise<Answer> {
     if (!this.alive || !this.child.connected) return Promise.reject(this.gone());
     if (signal?.aborted) return Promise.reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal.reason }));
     const id = this.nextId++;
     const msg = { ...body, id };
     const timeoutMs = requestTimeoutMs(body as { op: string; timeoutMs?: number }, this.requestTimeoutMs);
-    return new Promise<OkResponse>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       const onAbort = () => done(() => reject(new CancelledError(`forward agent ${body.op} cancelled`, { cause: signal?.reason })));
       // A hung agent must not hold the caller for ever; a late answer is then dropped (no pending entry).
       const timer = setTimeout(
@@ -192,10 +195,14 @@ export class AgentProcess {
     });
   }
 
-  /** Passes a connection accepted on this side of a forward's listener to the agent (no answer expected). */
-  adopt(forwardId: string, socket: Socket): void {
+  /**
+   * Passes a connection accepted on this side of a forward's listener to the agent (no answer expected); with
+   * `target`, the agent pipes it there itself (a listener the splice helper serves).
+   */
+  adopt(forwardId: string, socket: Socket, target?: { ip: string; port: number }): void {
     if (!this.alive || !this.child.connected) return void socket.destroy();
-    this.child.send({ op: "adopt", forwardId }, socket, {}, (err) => err && socket.destroy());
+    const msg = target ? { op: "adopt", forwardId, target: { ip: target.ip, port: target.port } } : { op: "adopt", forwardId };
+    this.child.send(msg, socket, {}, (err) => err && socket.destroy());
   }
 
   /** Sends a datagram of a UDP forward to the agent (no answer); `done` runs once it left or could not be sent. */
@@ -235,8 +242,11 @@ export class AgentProcess {
     }
     if (msg.type !== "response") return;
     const pending = this.pending.get(msg.id);
-    if (!pending) return; // cancelled meanwhile
-    if (msg.ok) pending.resolve(msg);
+    if (!pending) {
+      if (handle instanceof Server) handle.close(); // cancelled meanwhile: nobody will serve it
+      return;
+    }
+    if (msg.ok) pending.resolve(handle instanceof Server ? { ...msg, handle } : msg);
     else pending.reject(agentError(msg.error.code, msg.error.message));
   }
 

@@ -34,10 +34,14 @@ export interface UnlistenRequest {
   forwardId: string;
 }
 
-/** A connection the engine's copy of a forward's listener accepted; the socket comes with the message. */
+/**
+ * A connection the engine's copy of a forward's listener accepted; the socket comes with the message. With `target`
+ * (a listener handed to the splice helper, which the agent never held), the agent pipes it to that target itself.
+ */
 export interface AdoptMessage {
   op: "adopt";
   forwardId: string;
+  target?: { ip: string; port: number };
 }
 
 /** Listen on address:port inside the hub (a host service); the engine has added address to the hub bridge. */
@@ -48,6 +52,11 @@ export interface HostListenRequest {
   address: string;
   port: number;
   protocol: "TCP" | "UDP";
+  /**
+   * TCP only: answer with the listening net.Server as the response's handle and close the agent's copy once sent (the
+   * engine hands it to the splice helper); connections the agent accepted meanwhile still come as `accepted`.
+   */
+  handOff?: boolean;
 }
 
 /** Relay the datagrams of the dgram.Socket sent with this message to target, one upstream socket per peer. */
@@ -240,7 +249,7 @@ export function parseEngineMessage(msg: unknown): EngineToAgent {
       return { id: msg.id, op: "unlisten", forwardId: msg.forwardId };
     case "adopt":
       if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
-      return { op: "adopt", forwardId: msg.forwardId };
+      return msg.target === undefined ? { op: "adopt", forwardId: msg.forwardId } : { op: "adopt", forwardId: msg.forwardId, target: engineTarget(msg) };
     case "host-listen":
       if (!isId(msg.id)) throw bad("engine", msg, "id");
       if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");
@@ -250,7 +259,11 @@ export function parseEngineMessage(msg: unknown): EngineToAgent {
       } catch (err) {
         throw bad("engine", msg, "address, port or protocol", err);
       }
-      return { id: msg.id, op: "host-listen", forwardId: msg.forwardId, address: msg.address as string, port: msg.port as number, protocol: msg.protocol };
+      if (msg.handOff !== undefined && (msg.handOff !== true || msg.protocol !== "TCP")) throw bad("engine", msg, "handOff");
+      return {
+        id: msg.id, op: "host-listen", forwardId: msg.forwardId, address: msg.address as string, port: msg.port as number, protocol: msg.protocol,
+        ...(msg.handOff ? { handOff: true } : {}),
+      };
     case "listen-datagrams": {
       if (!isId(msg.id)) throw bad("engine", msg, "id");
       if (!isForwardId(msg.forwardId)) throw bad("engine", msg, "forwardId");

@@ -7,6 +7,10 @@
 // ports are free — and their handles' close() resolves at once; the owner (an `up` handle) re-creates them if it
 // wants to. close() is final: later calls fail with CancelledError.
 //
+// TCP bytes (issue 13): when the splice helper is built (native/svcd-splice.c), TCP `up` listeners and TCP host
+// services are carried by it, one process per listener (spliced-forwards.ts); the agent then only makes the hub side
+// and carries the few connections accepted before the helper took over. What follows is the Node path, used without it.
+//
 // Forwarding (issue 5, host → hub): forwardListener(server, target) takes a listening net.Server created in the
 // engine's netns and passes it to the agent over IPC (a socket keeps the netns it was created in). The agent accepts
 // there and connects each client to target inside the hub netns, piping both ways (backpressure, half-close,
@@ -27,60 +31,24 @@ import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import type { ProcessRunner } from "../common/process-runner.js";
+import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
 import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
 import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";
 import { BridgeAddresses, checkDeviceName } from "./bridge-addresses.js";
 import { HostServiceRelay, type HostDialTarget, type HostServiceOptions } from "./host-service.js";
 import { SendBudget } from "./send-budget.js";
+import { defaultSpliceHelper } from "./splice-forward.js";
+import { SplicedForwards } from "./spliced-forwards.js";
 import { waitForPort, type WaitForPortOptions } from "./port-waiter.js";
+import type { AgentOptions, ForwardDatagramsOptions, ForwardHandle, ForwardTarget, HostServiceListen } from "./forward-types.js";
+
+export type { AgentOptions, ForwardDatagramsOptions, ForwardHandle, ForwardTarget, HostServiceListen } from "./forward-types.js";
 
 const log = debug("forward");
 
-export interface AgentOptions {
-  /** The hub network namespace file (e.g. /run/svcd/netns/hub) the agent runs in. */
-  hubNetns: string;
-  /** Spawns `nsenter … node agent-main`: the host runner as root, the rootless one otherwise. */
-  runner: ProcessRunner;
-  /** Cancels the (first) start. */
-  signal?: AbortSignal;
-  /** Environment of the agent (PATH decides which nsenter runs). Default: process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** The interface in the hub netns that host-service addresses are added to. Default: the hub bridge, "svcd0". */
-  hostServiceDevice?: string;
-}
-
-/** Where a host service listens inside the hub: an address of the reserved sub-range (HubNetwork.reservedAddress). */
-export interface HostServiceListen {
-  address: string;
-  port: number;
-  protocol: "TCP" | "UDP";
-}
-
-/** Options of forwardDatagrams. */
-export interface ForwardDatagramsOptions {
-  /** A peer's upstream socket in the hub closes after this long without traffic. Default 60 000. */
-  idleMs?: number;
-  signal?: AbortSignal;
-}
-
 /** The hub bridge's name (network/hub/hub-network.ts HUB_BRIDGE), the default host-service device. */
 const DEFAULT_HOST_SERVICE_DEVICE = "svcd0";
-
-/** A TCP endpoint inside the hub netns. */
-export interface ForwardTarget {
-  ip: string;
-  port: number;
-}
-
-/** A running forward. */
-export interface ForwardHandle {
-  /** Stops accepting, resets the forward's open connections and frees its port. Idempotent. */
-  close(): Promise<void>;
-  /** Resolves when the forward has stopped: closed, or its agent died (then the owner may forward anew). */
-  readonly closed: Promise<void>;
-}
 
 interface ForwardEntry {
   agent: AgentProcess;
@@ -98,6 +66,8 @@ export class ForwardAgent {
   private nextForward = 1;
   private readonly forwards = new Map<string, ForwardEntry>();
   private readonly addresses: BridgeAddresses;
+  /** TCP forwards the splice helper carries; undefined when it is not built (or turned off). */
+  private readonly spliced: SplicedForwards | undefined;
 
   private constructor(private readonly opts: AgentOptions, first: AgentProcess) {
     this.addresses = new BridgeAddresses({
@@ -106,6 +76,17 @@ export class ForwardAgent {
       device: opts.hostServiceDevice ?? DEFAULT_HOST_SERVICE_DEVICE,
       env: opts.env,
     });
+    const helper = opts.spliceHelper === undefined ? defaultSpliceHelper(opts.env) : opts.spliceHelper;
+    if (helper !== false && helper !== undefined) {
+      this.spliced = new SplicedForwards({
+        helper,
+        hubNetns: opts.hubNetns,
+        runner: opts.runner,
+        hostRunner: opts.hostRunner ?? new HostProcessRunner(),
+        env: opts.env,
+        addresses: this.addresses,
+      });
+    } else log("no splice helper (scripts/setup.sh builds build/svcd-splice): TCP forwards are piped by the agent");
     this.current = first;
     this.watch(first);
   }
@@ -157,6 +138,8 @@ export class ForwardAgent {
       if (!server.listening) throw new InvalidArgumentError("forwardListener needs a listening net.Server");
       const agent = await this.agent(opts.signal);
       const forwardId = `fwd-${this.nextForward++}`;
+      throwIfAborted(opts.signal);
+      if (this.spliced) return await this.spliced.listener(forwardId, agent, server, target);
       // Connections this process accepts before its copy is closed are passed on unread.
       (server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
       const handOver = (socket: Socket) => agent.adopt(forwardId, socket);
@@ -200,6 +183,10 @@ export class ForwardAgent {
     const agent = await this.agent(opts.signal);
     const forwardId = `host-${this.nextForward++}`;
     const target = { host: dial.host, port: dial.port };
+    if (this.spliced && listen.protocol === "TCP") {
+      throwIfAborted(opts.signal);
+      return this.spliced.hostService(forwardId, agent, listen, target, opts);
+    }
     const relay = new HostServiceRelay(forwardId, target, listen.protocol, (msg, done) => agent.sendDatagram(msg, done), opts);
     let ended!: () => void;
     const closed = new Promise<void>((resolve) => (ended = resolve));
@@ -270,6 +257,7 @@ export class ForwardAgent {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const restarting = this.restarting;
+      await this.spliced?.closeAll();
       await this.current.stop();
       if (restarting) await restarting.then((a) => a.stop(), () => undefined);
       for (const entry of this.forwards.values()) {
@@ -305,7 +293,7 @@ export class ForwardAgent {
   }
 
   private onEvent(event: AgentEvent, socket: Socket | undefined): void {
-    const relay = this.forwards.get(event.forwardId)?.relay;
+    const relay = this.forwards.get(event.forwardId)?.relay ?? this.spliced?.relay(event.forwardId);
     if (event.type === "accepted") {
       if (!socket) return;
       if (relay) relay.accepted(socket);
@@ -316,6 +304,7 @@ export class ForwardAgent {
   }
 
   private dropForwardsOf(agent: AgentProcess): void {
+    this.spliced?.dropAgent(agent);
     for (const [id, entry] of this.forwards) {
       if (entry.agent !== agent) continue;
       this.forwards.delete(id);

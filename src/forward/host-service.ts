@@ -101,9 +101,7 @@ export class HostServiceRelay {
       if (joined) return;
       resetQuietly(downstream);
       forget();
-      this.report(
-        new EngineUnavailableError(`host service ${this.name}: connecting to ${this.dial.host}:${this.dial.port} failed (${err.code ?? err.message}); the container's connection was reset`, { cause: err }),
-      );
+      this.report(this.dialError(err.code ?? err.message, err));
     });
     downstream.once("close", () => {
       if (joined) return;
@@ -118,6 +116,11 @@ export class HostServiceRelay {
     });
   }
 
+  /** A dial the splice helper made failed (errno name): reported as a failed dial of this relay's own is. */
+  dialFailed(code: string): void {
+    this.report(this.dialError(code));
+  }
+
   /** A datagram a hub peer sent to the service: relayed to the host through the peer's socket. */
   datagram(peer: DatagramPeer, data: Buffer): void {
     if (!this.closed) this.peers?.send(peer, data);
@@ -129,6 +132,11 @@ export class HostServiceRelay {
     for (const s of this.connections) resetQuietly(s);
     this.connections.clear();
     this.peers?.close();
+  }
+
+  private dialError(why: string, cause?: Error): EngineUnavailableError {
+    const message = `host service ${this.name}: connecting to ${this.dial.host}:${this.dial.port} failed (${why}); the container's connection was reset`;
+    return new EngineUnavailableError(message, cause ? { cause } : undefined);
   }
 
   private report(err: Error): void {

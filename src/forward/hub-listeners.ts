@@ -33,7 +33,8 @@ function bindError(what: string, err: NodeJS.ErrnoException): SvcdError {
 
 /** A host service's TCP listener inside the hub. */
 export class HubTcpListener implements AgentForward {
-  private constructor(private readonly server: Server) {}
+  /** The listening server (handed to the engine for the splice helper, see HostListenRequest.handOff). */
+  private constructor(readonly server: Server) {}
 
   /** Listens on address:port and sends each accepted connection to the engine as `accepted`. */
   static async start(forwardId: string, address: string, port: number, emit: EventSink): Promise<HubTcpListener> {

@@ -106,6 +106,51 @@ test("100 concurrent requests and a 100 MB transfer arrive intact", async ({ cli
   }
 });
 
+// Echoes each connection until the client's FIN, then closes: a client that half-closes still gets every byte back.
+const ECHO_PY = [
+  "import socket, threading",
+  "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 7000)); s.listen(128)",
+  "def serve(c):",
+  "    while True:",
+  "        d = c.recv(65536)",
+  "        if not d: break",
+  "        c.sendall(d)",
+  "    c.close()",
+  "while True:",
+  "    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()",
+].join("\n");
+
+/** Writes `data` through port, half-closes, and resolves everything read back until the far end closed. */
+function echoThrough(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    const parts: Buffer[] = [];
+    s.on("data", (b: Buffer) => parts.push(b));
+    s.on("error", reject);
+    s.on("end", () => {
+      s.destroy();
+      resolve(Buffer.concat(parts));
+    });
+    s.end(data);
+  });
+}
+
+test("4 MiB through up come back exact after the client's half-close; 50 connections at once too (issue 13)", async ({ client }) => {
+  const svc = client.container().from("python").withNewFile("/srv/echo.py", ECHO_PY).withExposedPort(7000)
+    .asService({ args: ["python", "/srv/echo.py"] });
+  const up = await svc.up({ random: true });
+  try {
+    const port = up.ports[0]!.frontend;
+    const big = Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => (i * 7 + (i >> 12)) & 0xff));
+    assert.ok((await echoThrough(port, big)).equals(big));
+    const small = Array.from({ length: 50 }, (_, i) => Buffer.alloc(20_000 + i, i));
+    const back = await Promise.all(small.map((b) => echoThrough(port, b)));
+    back.forEach((b, i) => assert.ok(b.equals(small[i]!), `connection ${i}`));
+  } finally {
+    await up.close();
+  }
+});
+
 test("a frontend port in use is a typed error and nothing is left listening", async ({ client }) => {
   const taken = createServer();
   const port = await new Promise<number>((r) => taken.listen(0, "127.0.0.1", () => r((taken.address() as { port: number }).port)));
