@@ -47,6 +47,9 @@ function program(): Command {
     .description("call an exported function of a module, as `dagger call`: svc call -m hello.ts get")
     .requiredOption("-m, --mod <module>", "the module (.ts or .js) whose function to call")
     .option("-j, --json", "print the result as JSON")
+    // svc's own -q and --progress are also taken after `call` (before the function), where users type them.
+    .option("-q, --quiet", "no progress output")
+    .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain", "tty"]))
     .argument("<function>", "the function, kebab-case (httpService → http-service)")
     .argument("[words...]", "--<option> <value> for the function, then optionally: up [--ports F:B…] [--random] [--bind ADDR]")
     .passThroughOptions()
@@ -55,12 +58,13 @@ function program(): Command {
     .action(
       action(
         (_f: string, w: string[], o: { json?: boolean }) => !!o.json || w.includes("-j"),
-        async (fn: string, given: string[], o: { mod: string; json?: boolean }) => {
+        async (fn: string, given: string[], o: { mod: string; json?: boolean; quiet?: boolean; progress?: GlobalOptions["progress"] }) => {
           const { call } = await import("./commands/call.js");
           // -j may also follow the function (`svc call -m m.ts get -j`): it is never an option of a function.
           const words = given.filter((w) => w !== "-j");
           const json = !!o.json || words.length < given.length;
-          const progress = (await import("./progress.js")).progressReporter(globals());
+          const shown: GlobalOptions = { ...globals(), ...(o.quiet ? { quiet: true } : {}), ...(o.progress ? { progress: o.progress } : {}) };
+          const progress = (await import("./progress.js")).progressReporter(shown);
           try {
             return await call({ module: o.mod, function: fn, words, json, ...(progress ? { onProgress: progress.onProgress } : {}) }, interrupts);
           } finally {

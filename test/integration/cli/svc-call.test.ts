@@ -86,7 +86,7 @@ test.after(async (ctx) => {
 });
 
 test("svc call -m examples/hello.ts get prints Hello, world!", async () => {
-  const r = await svc(["-q", "call", "-m", "examples/hello.ts", "get"]);
+  const r = await svc(["call", "-q", "-m", "examples/hello.ts", "get"]);
   assert.is(r.stdout, "Hello, world!\n", r.stderr);
   assert.is(r.status, 0);
   assert.is(r.stderr, "", "-q: no progress");
