@@ -25,6 +25,17 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   return client;
 }
 
+/**
+ * The mirrors a daemon session gets: the option, then the client's own SVCD_REGISTRY_MIRRORS — the daemon cannot see
+ * the client's environment, and a client configured by it (svc in a shell, a CI job) means its mirrors, as it would
+ * embedded. One origin per domain travels (the first).
+ */
+function sessionMirrors(option: ConnectOptions["registryMirrors"]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [domain, origins] of Object.entries(resolveMirrors(option, process.env))) if (origins[0]) out[domain] = origins[0];
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 async function openEngine(options: ConnectOptions): Promise<Engine> {
   const mode = options.engine ?? "auto";
   if (mode !== "embedded") {
@@ -44,7 +55,7 @@ async function openEngine(options: ConnectOptions): Promise<Engine> {
         {
           sessionId: options.sessionId,
           moduleId: options.moduleId,
-          registryMirrors: options.registryMirrors,
+          registryMirrors: sessionMirrors(options.registryMirrors),
           serviceGracePeriodMs: options.serviceGracePeriodMs,
           onProgress: options.onProgress,
         },

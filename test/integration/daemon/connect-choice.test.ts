@@ -36,7 +36,10 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 const echo = (c: Client, text: string) => c.container().from("busybox").withExec(["echo", text]).stdout();
 
 test.before(async (ctx) => {
-  ctx.daemon = await startTestDaemon({ env: process.env, args: ["--namespace", NAMESPACE] });
+  // The daemon gets no mirrors of its own: the clients' SVCD_REGISTRY_MIRRORS (the rig's registry) travels with each
+  // session, as an embedded engine would have used it — without that, every pull here would go to Docker Hub.
+  const { SVCD_REGISTRY_MIRRORS: _mirrors, ...daemonEnv } = process.env;
+  ctx.daemon = await startTestDaemon({ env: daemonEnv, args: ["--namespace", NAMESPACE] });
   ctx.dir = privateSocket("svcd-perm-choice-");
 });
 test.after(async (ctx) => {
@@ -98,6 +101,28 @@ test("SVCD_SOCKET points auto mode at the daemon", async (ctx) => {
     if (saved === undefined) delete process.env.SVCD_SOCKET;
     else process.env.SVCD_SOCKET = saved;
   }
+});
+
+test("a client's SVCD_REGISTRY_MIRRORS travels with its session (the daemon has none of its own)", async (ctx) => {
+  const saved = process.env.SVCD_REGISTRY_MIRRORS;
+  assert.ok(saved, "the rig sets SVCD_REGISTRY_MIRRORS");
+  const pull = async () => {
+    const c = await connect({ engine: "daemon", socket: ctx.daemon.socket, serviceGracePeriodMs: 0 });
+    try {
+      return await c.container().from("mariadb-client").withExec(["true"]).sync().then(() => "pulled", (err: Error) => err);
+    } finally {
+      await c.close();
+    }
+  };
+  delete process.env.SVCD_REGISTRY_MIRRORS;
+  try {
+    const without = await pull();
+    assert.instance(without, Error, "without mirrors the daemon tries Docker Hub, which is unreachable here");
+    assert.match(String((without as Error).message), "registry-1.docker.io");
+  } finally {
+    process.env.SVCD_REGISTRY_MIRRORS = saved;
+  }
+  assert.is(await pull(), "pulled");
 });
 
 test("a daemon-wide option sent to an answering daemon: InvalidArgumentError saying to use embedded or configure the daemon", async (ctx) => {
