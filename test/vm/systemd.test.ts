@@ -144,7 +144,8 @@ test("systemctl stop leaves nothing: no process of either unit, nothing of the e
   assert.is(show("svcd.socket", "ActiveState"), "active", "the socket stays, for the next client");
   // Everything the daemon made is gone: containers, tasks, snapshots, leases (asked of a containerd started now on
   // the daemon's state), netns, IP leases, hosts files, mounts, nftables entries, processes.
-  const containerd = await ensureContainerdForTests();
+  // Under software emulation a cold containerd takes tens of seconds to answer: far beyond the rig's default.
+  const containerd = await ensureContainerdForTests({ timeoutMs: 300_000 });
   const client = new ContainerdClient({ address: containerd.address, namespace: "default" });
   try {
     assert.equal(await checkLeaks({ address: containerd.address, client }), []);
