@@ -2,7 +2,18 @@
 // busybox client that fetches its page through the alias `www`, read the output, stop and remove the service — and
 // S3, 10 services started concurrently to all-healthy; svcd vs the peers' scripts in ../shared/bench-peers (raw ctr
 // + CNI by hand, rootful podman), in the same run: svcd iterations and peer blocks alternate (see README.md).
-// Uses $CONTAINERD_ADDRESS (default the system socket) for svcd, namespace bench-svc-<pid>, removed at the end.
+// "scale" (issue 13): K distinct services (K = 10, 20, 30, 50) started with Promise.all to all-healthy, then stopped,
+// and the engine's RSS (this process: the engine is embedded; containerd and the shims are not counted) idle and
+// per running service.
+// Uses $CONTAINERD_ADDRESS, else the system socket if it exists, else lets connect() choose (svcd's managed
+// containerd in the run's private dirs); namespace bench-svc-<pid>, removed at the end.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Ctr, containerdAddress } from "./lib/ctr.mjs";
 import { rootless, svcdContainerd } from "./lib/engine.mjs";
 import { PEER_CONTAINERD, Peers } from "./lib/peers.mjs";
@@ -16,7 +27,21 @@ const { connect } = await load("index.js");
 const n = iterations();
 /** Peer iterations per block (each block adds one uncounted warm-up of the peer script). */
 const blockSize = Math.max(1, Math.min(n, Number(process.env.BLOCK ?? 5)));
-const scenarios = new Set((process.env.SCENARIOS ?? "s1,s3").split(","));
+const scenarios = new Set((process.env.SCENARIOS ?? "s1,s3,scale").split(","));
+/** scale: the service counts, and rounds per count (each round runs every count once, the order alternating). */
+const scaleKs = (process.env.SCALE_KS ?? "10,20,30,50").split(",").map(Number);
+const scaleN = Number(process.env.SCALE_N ?? 3);
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc");
+/** RSS and heap in use of this process after a full GC, in MiB. */
+const memory = async () => {
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20 };
+};
 const peerNames = new Set((process.env.PEERS ?? "ctr,podman").split(",").filter(Boolean));
 const K = 10;
 const BODY = "Hello, world!";
@@ -74,14 +99,37 @@ try {
     cleanups.push("peers", () => peers.teardown());
     await peers.setup();
   }
-  await privateSvcdDirs(cleanups);
+  const dirs = await privateSvcdDirs(cleanups);
   const registry = await registryWith(cleanups, ["busybox"]);
   const namespace = `bench-svc-${tag}`;
   // Root: $CONTAINERD_ADDRESS or the system socket; a user: the user's own rootless containerd (connect() picks it).
-  const { address, option } = await svcdContainerd(containerdAddress());
+  const fallback = containerdAddress();
+  const { address, option } = await svcdContainerd(process.env.CONTAINERD_ADDRESS || existsSync(fallback) ? fallback : undefined);
   cleanups.push(namespace, () => new Ctr(address, namespace).destroyNamespace());
   const client = await connect({ ...option, namespace, registryMirrors: { "docker.io": registry.url }, serviceGracePeriodMs: 0 });
   cleanups.push("svcd client", () => client.close());
+  const connectOptions = { ...option, namespace, registryMirrors: { "docker.io": registry.url } };
+  const idle = await memory();
+  /** Idle RSS of a fresh engine process: on dist/ when built (what users run), and on src/ through tsx. */
+  const idleFresh = async (dist) => {
+    const env = { ...process.env, BENCH_DIST: dist ? "1" : "0" };
+    const script = new URL("./lib/idle-rss.mjs", import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--expose-gc", script, JSON.stringify(connectOptions)], { env });
+    return JSON.parse(stdout.trim().split("\n").pop());
+  };
+  /**
+   * Waits until the namespace holds no service container and no container netns is left (stop() leaves removal,
+   * network detach included, to the background).
+   */
+  const netnsDir = dirs.runtime ? join(dirs.runtime, "netns") : undefined;
+  const settled = async () => {
+    for (let i = 0; i < 600; i++) {
+      const left = (await new Ctr(address, namespace).lines("containers", "ls", "-q")).filter((id) => id.includes("-svc-"));
+      const nets = netnsDir ? (await readdir(netnsDir).catch(() => [])).filter((n) => n.startsWith("ctr-")) : [];
+      if (left.length === 0 && nets.length === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
   /** The seed's service: busybox httpd serving BODY on 8080; `k` makes distinct definitions for S3. */
   const httpd = (k) => {
@@ -149,6 +197,7 @@ try {
   };
 
   const out = [];
+  if (scenarios.has("scale")) out.push(await scale());
   for (const scenario of ["s1", "s3"]) {
     if (!scenarios.has(scenario)) continue;
     const ours = svcdRunners[scenario];
@@ -209,6 +258,72 @@ try {
     if (spawns) for (const r of ours) out.push(spawnTable(r.name));
   }
   console.log(out.join("\n\n"));
+
+  /**
+   * Issue 13: K distinct definitions (other than S3's) started with Promise.all to all-healthy, then stopped; per
+   * round every K once (order reversing each round). Memory: this process's RSS and heap after a full GC, idle
+   * (right after connect) and with K services running, as a slope over the RSS just before that batch started.
+   */
+  async function scale() {
+    const ks = [...scaleKs].sort((a, b) => a - b);
+    const defs = new Map(ks.map((k) => [k, Array.from({ length: k }, (_, i) => httpd(`scale-${k}-${i}`))]));
+    const res = Object.fromEntries(ks.map((k) => [k, { ready: [], down: [], rssPer: [], heapPer: [], rss: [] }]));
+    const batch = async (k, record) => {
+      const svcs = defs.get(k);
+      const before = await memory();
+      spawns?.take();
+      const ready = await time(() => Promise.all(svcs.map((s) => s.start())));
+      const started = spawns?.take();
+      const during = await memory();
+      const down = await time(() => Promise.all(svcs.map((s) => s.stop({ kill: true }))));
+      await settled(); // the next batch must not compete with this one's background removal
+      if (spawns) {
+        const by = {};
+        for (const r of started) ((by[r.name] ??= { n: 0, ms: 0 }).n++, (by[r.name].ms += r.ms));
+        log(`scale K=${k} start helpers: ${Object.entries(by).sort((a, b) => b[1].ms - a[1].ms).map(([c, v]) => `${c} ${v.n}× ${v.ms.toFixed(0)} ms`).join(", ")}`);
+      }
+      log(`scale K=${k}: all healthy ${ready.toFixed(0)} ms, stopped ${down.toFixed(0)} ms, RSS ${before.rss.toFixed(1)} → ${during.rss.toFixed(1)} MiB, heap ${before.heap.toFixed(1)} → ${during.heap.toFixed(1)} MiB`);
+      if (!record) return;
+      const r = res[k];
+      r.ready.push(ready);
+      r.down.push(down);
+      r.rss.push(during.rss);
+      r.rssPer.push((during.rss - before.rss) / k);
+      r.heapPer.push((during.heap - before.heap) / k);
+    };
+    await batch(ks[0], false); // warm-up: pulls, first chains, the hub
+    for (let round = 0; round < scaleN; round++) for (const k of round % 2 ? [...ks].reverse() : ks) await batch(k, true);
+    const fresh = [];
+    const dist = existsSync(new URL("../dist/index.js", import.meta.url));
+    for (let i = 0; i < 3; i++) fresh.push(await idleFresh(dist));
+    const freshTsx = await idleFresh(false);
+    const k0 = ks[0];
+    const base = median(res[k0].ready);
+    const lines = [
+      `### Scale: K distinct services started concurrently → all healthy, then stopped (${scaleN} rounds per K)`,
+      "",
+      "| K | all healthy median ms | min | max | per service ms | × K=" + k0 + " | stop median ms | RSS with K running MiB | RSS per service MiB | heap per service MiB |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ];
+    for (const k of ks) {
+      const r = res[k];
+      const m = median(r.ready);
+      lines.push(`| ${k} | **${m.toFixed(0)}** | ${Math.min(...r.ready).toFixed(0)} | ${Math.max(...r.ready).toFixed(0)} | ${(m / k).toFixed(1)} | ${(m / base).toFixed(2)} | ${median(r.down).toFixed(0)} | ${median(r.rss).toFixed(1)} | ${median(r.rssPer).toFixed(2)} | ${median(r.heapPer).toFixed(2)} |`);
+    }
+    const kMax = ks[ks.length - 1];
+    if (ks.includes(10) && ks.includes(50)) {
+      const r = median(res[50].ready) / median(res[10].ready);
+      lines.push("", `- ratio of medians 50 services / 10 services to all healthy = **${r.toFixed(2)}** (goal ≤ 5.5: ${r <= 5.5 ? "met" : "NOT met"})`);
+    }
+    const freshRss = median(fresh.map((f) => f.rss));
+    lines.push(`- engine RSS idle after connect, a fresh node process on ${dist ? "dist/" : "src/ (tsx)"} (median of 3; containerd, shims, forward agent and slirp4netns not counted) = **${freshRss.toFixed(1)} MiB**, heap in use ${median(fresh.map((f) => f.heap)).toFixed(1)} MiB (goal ≤ 60 MB: ${freshRss * 1.048576 <= 60 ? "met" : "NOT met"})`);
+    lines.push(`- the same on src/ through tsx: ${freshTsx.rss.toFixed(1)} MiB (heap ${freshTsx.heap.toFixed(1)}); this bench process (tsx, bench code) right after connect: ${idle.rss.toFixed(1)} MiB (heap ${idle.heap.toFixed(1)})`);
+    for (const k of ks.filter((k) => k === 10 || k === kMax)) {
+      const per = median(res[k].rssPer);
+      lines.push(`- engine RSS per running service, K=${k} = **${per.toFixed(2)} MiB** (goal ≤ +2 MB: ${per * 1.048576 <= 2 ? "met" : "NOT met"})`);
+    }
+    return lines.join("\n");
+  }
   // stop() resolves once a service has exited; its container and network are removed in the background (the
   // client's close() waits for that), so give the last teardowns a moment before calling anything a leak.
   let svcLeft = [];

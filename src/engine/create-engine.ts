@@ -1,6 +1,7 @@
 // Wires an engine session: the image resolver, build cache, cache volumes, evaluator and services of one session on
 // an engine core. `createEngine` is the embedded engine (a core of its own, closed with its one session);
 // `openSession` is how the daemon adds sessions to its shared core.
+import { setMaxListeners } from "node:events";
 import { nanoid } from "nanoid";
 import { InvalidArgumentError } from "../common/errors.js";
 import { currentOwner, ownerLabels } from "../common/owner.js";
@@ -87,6 +88,9 @@ export async function openSession(core: EngineCore, opts: SessionOptions, own: {
   const images = new ImageResolver({ client, runner, mirrors, snapshotter: DEFAULT_SNAPSHOTTER, labels: ownerLabels(owner), onProgress });
   const moduleId = opts.moduleId ?? "main";
   const session = new AbortController();
+  // Every call of the session without a signal of its own waits on this one (50 services starting at once add 50
+  // listeners, each removed when its wait ends): no listener limit, so no MaxListenersExceededWarning at scale.
+  setMaxListeners(0, session.signal);
   const network = new SessionNetwork(() => resources.hub(), store, sessionId, runner);
   const cache = new BuildCache(client, DEFAULT_SNAPSHOTTER, { inUse: new InUseMarks(paths.cacheInUseDir, owner), onCommit: () => core.autoGc.trigger() });
   const volumes = new CacheVolumes(paths, runner);

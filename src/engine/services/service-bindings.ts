@@ -1,6 +1,7 @@
 // A container's bindings, all or nothing: every bound service is acquired (started or joined, healthy) before the
 // container runs, and held until release(). If one fails, the acquisitions still under way are cancelled and every
 // reference already taken is released, so no other binding's service is kept alive by a run that never happened.
+import { setMaxListeners } from "node:events";
 import { ServiceError } from "../../common/errors.js";
 import type { ServiceLease } from "./service-registry.js";
 
@@ -33,6 +34,7 @@ export async function bindServices<B extends { alias: string }, S extends Bindab
 ): Promise<BoundServices> {
   const failed = new AbortController();
   const acquireSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  setMaxListeners(0, acquireSignal); // every binding's acquisition waits on it (a client may bind 50 services)
   let first: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     bindings.map(async (b) => {

@@ -44,8 +44,13 @@ export class SessionNetwork {
   readonly #members = new Map<string, HostsEntry[]>();
   /** Detaches still under way (finished off the caller's path; drained before the session ends). */
   readonly #pending = new Set<Promise<void>>();
-  // Serialises hosts rewrites so a later state never loses to an earlier one.
-  #writes: Promise<void> = Promise.resolve();
+  // Hosts rewrites run one at a time, so a later state never loses to an earlier one; changes made while one runs
+  // share the next (it renders the state as it is when it starts), so K services starting or stopping together cost
+  // a few rewrites of every file, not K (issue 13: that was O(K²) file writes and lock round trips).
+  #writing: Promise<void> = Promise.resolve();
+  #nextWrite: Promise<void> | undefined;
+  /** Bumped by every publish and unpublish: an attach that raced one rewrites its own file once more. */
+  #version = 0;
 
   constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string, runner: ProcessRunner) {
     this.#hub = hub;
@@ -73,6 +78,7 @@ export class SessionNetwork {
     admitted.catch(() => {}); // the caller awaits it through admitted(); a failure also fails the start
     try {
       const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
+      const version = this.#version;
       const files = await this.#store.create(id, {
         hostname: opts.hostname,
         ip: net.ip,
@@ -81,6 +87,8 @@ export class SessionNetwork {
         nameservers: hub.nameservers, // slirp4netns's DNS when egress is on
       });
       this.#members.set(id, own);
+      // A service published or unpublished while the file was being created may have missed it: bring it up to date.
+      if (version !== this.#version) await this.#rewriteAll();
       let detached: Promise<void> | undefined;
       return {
         id,
@@ -130,12 +138,14 @@ export class SessionNetwork {
   /** Makes a service's names resolve from every container of the session. */
   publish(id: string, ip: string, names: string[]): Promise<void> {
     this.#published.set(id, { ip, names });
+    this.#version++;
     return this.#rewriteAll();
   }
 
   /** Removes a service's names from every container of the session. */
   unpublish(id: string): Promise<void> {
     if (!this.#published.delete(id)) return Promise.resolve();
+    this.#version++;
     return this.#rewriteAll();
   }
 
@@ -144,11 +154,12 @@ export class SessionNetwork {
   }
 
   #rewriteAll(): Promise<void> {
-    const next = this.#writes.then(async () => {
+    this.#nextWrite ??= this.#writing.then(async () => {
+      this.#nextWrite = undefined; // changes from now on need a rewrite after this one
       const updates = [...this.#members].map(([id, own]) => ({ id, entries: this.#entriesFor(own) }));
       await this.#store.setEntriesMany(updates).catch((err: unknown) => log("hosts update: %s", err));
     });
-    this.#writes = next.catch(() => {});
-    return next;
+    this.#writing = this.#nextWrite;
+    return this.#nextWrite;
   }
 }

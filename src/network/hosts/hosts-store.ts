@@ -32,6 +32,9 @@ const log = debug("network");
 /** The most the store reads of a meta.json (it writes a few hundred bytes): a corrupt or planted file cannot flood it. */
 export const META_READ_LIMIT = 64 * 1024;
 
+/** Hosts files rewritten at once by setEntriesMany (libuv's pool has 4 threads; a few more keep it busy). */
+const REWRITE_CONCURRENCY = 8;
+
 /** The files of one container, to bind-mount. */
 export interface HostsFiles {
   hostsPath: string;
@@ -136,32 +139,40 @@ export class HostsStore {
     const missing: string[] = [];
     if (valid.length === 0) return missing;
     await this.#locked(opts.signal, async () => {
-      for (const { id, entries, hostsPath } of valid) {
-        const meta = await this.#meta(id);
-        if (meta === undefined || typeof meta.hostname !== "string") {
-          missing.push(id);
-          continue;
+      // A few files at a time: one by one, a session of K containers cost K sequential round trips per rewrite.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < valid.length) {
+          const { id, entries, hostsPath } = valid[next++]!;
+          if (!(await this.#rewrite(id, entries, hostsPath))) missing.push(id);
         }
-        const next = Buffer.from(renderHostsFile({ hostname: meta.hostname, ip: typeof meta.ip === "string" ? meta.ip : undefined, entries }), "utf8");
-        let handle;
-        try {
-          handle = await open(hostsPath, "r+");
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-          missing.push(id);
-          continue;
-        }
-        try {
-          // Write, then cut: a reader in the container never sees an empty file.
-          await handle.write(next, 0, next.length, 0);
-          await handle.truncate(next.length);
-        } finally {
-          await handle.close();
-        }
-        log("%s: hosts entries set (%d)", id, entries.length);
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(REWRITE_CONCURRENCY, valid.length) }, worker));
     });
     return missing;
+  }
+
+  /** Renders one container's hosts file from its meta.json and writes it in place; false when its files are gone. */
+  async #rewrite(id: string, entries: HostsEntry[], hostsPath: string): Promise<boolean> {
+    const meta = await this.#meta(id);
+    if (meta === undefined || typeof meta.hostname !== "string") return false;
+    const next = Buffer.from(renderHostsFile({ hostname: meta.hostname, ip: typeof meta.ip === "string" ? meta.ip : undefined, entries }), "utf8");
+    let handle;
+    try {
+      handle = await open(hostsPath, "r+");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      return false;
+    }
+    try {
+      // Write, then cut: a reader in the container never sees an empty file.
+      await handle.write(next, 0, next.length, 0);
+      await handle.truncate(next.length);
+    } finally {
+      await handle.close();
+    }
+    log("%s: hosts entries set (%d)", id, entries.length);
+    return true;
   }
 
   /** Deletes the container's files; idempotent. */

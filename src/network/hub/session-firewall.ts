@@ -5,7 +5,9 @@
 //
 // Work per address is one `nft -f -` transaction (admit: add its elements, with the table and the session's chains
 // declared on the session's first admit or when found missing; evict: delete them, plus the session's set and
-// chains with its last address); filtering itself is all in the kernel, no packet ever meets user space.
+// chains with its last address); filtering itself is all in the kernel, no packet ever meets user space. Updates
+// that queue up while one runs go together as one transaction (K services starting at once cost a few nft runs, not
+// K in a row; issue 13); if that transaction fails, each is applied alone as before.
 // Invariants: an admitted port's MAC and address are the only source it may use; an address is in at most one
 // session's `dest` entry — admitting replaces whatever a crashed engine left for it; ports are keyed by ifindex,
 // which the kernel does not reuse, so leftovers for dead ports match nothing. A session whose last address this
@@ -36,6 +38,18 @@ export type { FirewallPort } from "./firewall-rules.js";
 
 type Tolerated = "missing" | "exists" | "busy";
 
+/** One admit or evict: an address of session `key` and its set elements. */
+interface Update {
+  key: string;
+  ip: string;
+  elements: string[];
+}
+
+interface Pending extends Update {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class SessionFirewall {
   readonly #hubNetns: string;
   readonly #runner: ProcessRunner;
@@ -47,6 +61,8 @@ export class SessionFirewall {
   #base = false;
   // One update at a time from this process keeps the admit/evict counts and the kernel's table in step.
   #queue: Promise<unknown> = Promise.resolve();
+  /** Admits and evicts waiting for their turn in #queue (one queued turn takes all of a kind). */
+  readonly #waiting: Record<"admit" | "evict", Pending[]> = { admit: [], evict: [] };
 
   constructor(hubNetns: string, runner: ProcessRunner) {
     this.#hubNetns = hubNetns;
@@ -57,33 +73,97 @@ export class SessionFirewall {
   admitContainer(key: string, port: FirewallPort): Promise<void> {
     checkSessionKey(key);
     checkPort(port);
-    return this.#serial(() => this.#admit(key, port.ip, portElements(key, port)));
+    return this.#batched("admit", { key, ip: port.ip, elements: portElements(key, port) });
   }
 
   /** Guards one of the hub's own addresses (a host-service listener): reachable only from session `key`. */
   admitAddress(key: string, ip: string): Promise<void> {
     checkSessionKey(key);
     checkIpv4(ip);
-    return this.#serial(() => this.#admit(key, ip, addressElements(key, ip)));
+    return this.#batched("admit", { key, ip, elements: addressElements(key, ip) });
   }
 
   /** Undoes admitContainer; idempotent. */
   evictContainer(key: string, port: FirewallPort): Promise<void> {
     checkSessionKey(key);
     checkPort(port);
-    return this.#serial(() => this.#evict(key, portElements(key, port)));
+    return this.#batched("evict", { key, ip: port.ip, elements: portElements(key, port) });
   }
 
   /** Undoes admitAddress; idempotent. */
   evictAddress(key: string, ip: string): Promise<void> {
     checkSessionKey(key);
     checkIpv4(ip);
-    return this.#serial(() => this.#evict(key, addressElements(key, ip)));
+    return this.#batched("evict", { key, ip, elements: addressElements(key, ip) });
   }
 
   /** Removes the whole table: only when no engine is attached to the hub (everything in it is then an orphan). */
   static async reset(hubNetns: string, runner: ProcessRunner): Promise<void> {
     await nft(runner, hubNetns, resetScript());
+  }
+
+  /** Queues one update; the first of a kind to wait schedules the turn that applies all waiting then. */
+  #batched(kind: "admit" | "evict", update: Update): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiting = this.#waiting[kind];
+      waiting.push({ ...update, resolve, reject });
+      if (waiting.length > 1) return;
+      void this.#serial(async () => {
+        const batch = waiting.splice(0);
+        if (kind === "admit") await this.#admitAll(batch);
+        else await this.#evictAll(batch);
+      });
+    });
+  }
+
+  async #admitAll(batch: Pending[]): Promise<void> {
+    if (batch.length > 1) {
+      const keys = [...new Set(batch.map((b) => b.key))];
+      const needed = [...(this.#base ? [] : declareBaseScript()), ...keys.filter((k) => !this.#declared.has(k)).flatMap(declareSessionScript)];
+      const outcome = await this.#nft([...needed, ...batch.flatMap((b) => adding(b.elements))], "exists", "missing").catch(() => "failed");
+      if (outcome === "ok") {
+        this.#base = true;
+        for (const b of batch) {
+          this.#declared.add(b.key);
+          this.#admitted.set(b.key, (this.#admitted.get(b.key) ?? 0) + 1);
+          b.resolve();
+        }
+        return;
+      }
+    }
+    for (const b of batch) await this.#admit(b.key, b.ip, b.elements).then(b.resolve, b.reject);
+  }
+
+  async #evictAll(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) {
+      const [b] = batch as [Pending];
+      return this.#evict(b.key, b.elements).then(b.resolve, b.reject);
+    }
+    const drops: string[] = [];
+    for (const b of batch) {
+      if (this.#forget(b.key)) drops.push(b.key);
+    }
+    const dropLines = drops.flatMap(dropSessionScript);
+    try {
+      if ((await this.#nft([...batch.flatMap((b) => deleting(b.elements)), ...dropLines], "missing", "busy")) !== "ok") {
+        for (const b of batch) for (const line of deleting(b.elements)) await this.#nft([line], "missing");
+        if (dropLines.length > 0) await this.#nft(dropLines, "missing", "busy");
+      }
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    for (const b of batch) b.resolve();
+  }
+
+  /** Counts one address of `key` out; true when it was this process's last one (its set and chains go too). */
+  #forget(key: string): boolean {
+    const left = Math.max(0, (this.#admitted.get(key) ?? 0) - 1);
+    if (left === 0) {
+      this.#admitted.delete(key);
+      this.#declared.delete(key);
+    } else this.#admitted.set(key, left);
+    return left === 0;
   }
 
   async #admit(key: string, ip: string, elements: string[]): Promise<void> {
@@ -105,11 +185,7 @@ export class SessionFirewall {
   }
 
   async #evict(key: string, elements: string[]): Promise<void> {
-    const left = Math.max(0, (this.#admitted.get(key) ?? 0) - 1);
-    if (left === 0) this.#admitted.delete(key);
-    else this.#admitted.set(key, left);
-    const drop = left === 0 ? dropSessionScript(key) : [];
-    if (left === 0) this.#declared.delete(key);
+    const drop = this.#forget(key) ? dropSessionScript(key) : [];
     // One transaction in the usual case; piece by piece when something is already gone or still in use.
     if ((await this.#nft([...deleting(elements), ...drop], "missing", "busy")) === "ok") return;
     for (const line of deleting(elements)) await this.#nft([line], "missing");

@@ -262,4 +262,31 @@ test("a session's set and chains go with its last address; a stale entry for a r
   assert.not.ok(await ok(ping(b1.netnsPath, a1.ip)));
 });
 
+test("admits and evicts that queue up go as one transaction and end as one by one would, a stale entry among them", async () => {
+  const C = "ccccccccccccc";
+  const D = "ddddddddddddd";
+  const table = () => inNs(hub.netnsPath, ["nft", "list", "table", "bridge", "svcd"]);
+  const [c1, c2, d1, d2] = await Promise.all(["iso-c1", "iso-c2", "iso-d1", "iso-d2"].map((id) => hub.addContainer(id)));
+  try {
+    // Called in one tick: one turn of the firewall's queue takes them all (the batch applies as one transaction).
+    await Promise.all([firewall.admitContainer(C, c1!), firewall.admitContainer(C, c2!)]);
+    // A crashed engine's entry for d1's address makes the next batch's transaction fail: each is then applied alone.
+    await sh("nsenter", [`--net=${hub.netnsPath}`, "--", "nft", "-f", "-"], `add element bridge svcd dest { ${d1!.ip} : jump i_${A} }\n`);
+    await Promise.all([firewall.admitContainer(D, d1!), firewall.admitContainer(D, d2!)]);
+    assert.match(await table(), new RegExp(`${d1!.ip.replace(/\./g, "\\.")} : jump i_${D}`), "the stale entry was replaced");
+    assert.is(await ping(c1!.netnsPath, c2!.ip).then(() => "ok"), "ok");
+    assert.is(await ping(d1!.netnsPath, d2!.ip).then(() => "ok"), "ok");
+    assert.not.ok(await ok(ping(c1!.netnsPath, d1!.ip)), "C reaches nothing of D");
+    assert.not.ok(await ok(ping(d2!.netnsPath, c2!.ip)), "D reaches nothing of C");
+    assert.not.ok(await ok(ping(d1!.netnsPath, a1.ip)), "D reaches nothing of A");
+    await Promise.all([c1, c2, d1, d2].map((c) => firewall.evictContainer(c === c1 || c === c2 ? C : D, c!)));
+    const after = await table();
+    assert.not.match(after, new RegExp(`_(${C}|${D})`), "no set or chain of C or D left");
+    for (const c of [c1, c2, d1, d2]) assert.not.match(after, new RegExp(`"${c!.hostVeth}"`), `no element for ${c!.hostVeth}`);
+    assert.match(after, new RegExp(`chain f_${A}`), "A keeps its chains");
+  } finally {
+    await Promise.all(["iso-c1", "iso-c2", "iso-d1", "iso-d2"].map((id) => hub.removeContainer(id)));
+  }
+});
+
 test.run();
