@@ -31,6 +31,8 @@ check() { # check <name> <command...>: one of this script's own checks, counted
   if "$@"; then passed=$((passed + 1)); log "ok: $name"; else failed=$((failed + 1)); log "FAILED: $name"; fi
 }
 elapsed() { echo "$(($(date +%s) - $1)) s"; }
+# Vagrant redraws progress lines with \r: keep the log to whole lines, without them.
+quiet_progress() { tr '\r' '\n' | grep --line-buffered -v -e '^\s*$' -e 'Progress: ' || true; }
 
 started_libvirt=
 cleaned=
@@ -55,7 +57,7 @@ started_libvirt="$(bash scripts/vm/host.sh)"
 bash scripts/setup.sh
 check "vagrant validate" vagrant validate
 t_box=$(date +%s)
-bash scripts/vm/build-box.sh --add >/dev/null
+bash scripts/vm/build-box.sh --add 2>&1 >/dev/null | quiet_progress >&2
 log "time: box ready in $(elapsed "$t_box")"
 # A box volume left in the pool by an earlier build would be used instead of this build's image.
 cleanup
@@ -65,7 +67,7 @@ SVCD_VM_DRIVER="$(bash scripts/vm/kvm-probe.sh "$kernel")"
 export SVCD_VM_DRIVER
 log "hypervisor: $SVCD_VM_DRIVER"
 t_up=$(date +%s)
-vagrant up --provider=libvirt >&2
+vagrant up --provider=libvirt 2>&1 | quiet_progress >&2
 log "time: VM up and provisioned in $(elapsed "$t_up") ($SVCD_VM_DRIVER)"
 
 t_tests=$(date +%s)
