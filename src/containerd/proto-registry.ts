@@ -73,27 +73,40 @@ function methodDefinition(serviceName: string, method: protobuf.Method): MethodD
 /** One service's methods, by proto method name. */
 export type ServiceMethods = Record<string, MethodDefinition<object, object>>;
 
+// Parsed once per process and protos directory: the files are the package's own and do not change while it runs,
+// and every client (the endpoint probe's, the engine's) used to parse them again (issue 13). Immutable data only.
+const parsedRoots = new Map<string, protobuf.Root>();
+const parsedServices = new WeakMap<protobuf.Root, Map<string, ServiceMethods>>();
+
+function parse(protosDir: string, files: readonly string[]): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") || target.startsWith("/") ? target : join(protosDir, target));
+  root.loadSync([...files], { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
 /** The parsed containerd API: shared by every client copy that shares a channel. */
 export class ProtoRegistry {
   readonly protosDir: string;
-  private readonly files: string[];
-  private readonly services = new Map<string, ServiceMethods>();
   private root: protobuf.Root | undefined;
 
   constructor(protosDir: string = findProtosDir()) {
     this.protosDir = protosDir;
-    this.files = listProtos(protosDir, join(protosDir, "containerd"));
   }
 
   /** The methods of a service, e.g. "containerd.services.content.v1.Content". */
   service(fullName: string): ServiceMethods {
-    let methods = this.services.get(fullName);
+    const root = this.types();
+    let services = parsedServices.get(root);
+    if (!services) parsedServices.set(root, (services = new Map()));
+    let methods = services.get(fullName);
     if (!methods) {
-      const found = this.types().lookup(fullName);
+      const found = root.lookup(fullName);
       if (!(found instanceof protobuf.Service)) throw new InternalError(`service ${fullName} is not declared in ${this.protosDir}`);
       methods = {};
       for (const method of found.methodsArray) methods[method.name] = methodDefinition(fullName, method);
-      this.services.set(fullName, methods);
+      services.set(fullName, methods);
     }
     return methods;
   }
@@ -101,11 +114,8 @@ export class ProtoRegistry {
   /** A protobufjs Root of the same files, for Any payloads. */
   types(): protobuf.Root {
     if (!this.root) {
-      const root = new protobuf.Root();
-      const protosDir = this.protosDir;
-      root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") || target.startsWith("/") ? target : join(protosDir, target));
-      root.loadSync(this.files, { keepCase: true });
-      root.resolveAll();
+      let root = parsedRoots.get(this.protosDir);
+      if (!root) parsedRoots.set(this.protosDir, (root = parse(this.protosDir, listProtos(this.protosDir, join(this.protosDir, "containerd")))));
       this.root = root;
     }
     return this.root;
