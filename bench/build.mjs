@@ -2,6 +2,9 @@
 // unique env var each iteration) vs the same chain fully cached (a new Container object each time, same client);
 // and a cold `withExec(["echo","hi"])` vs `ctr run --rm … echo hi`. Uses $CONTAINERD_ADDRESS (default the system
 // socket), namespaces bench-*-<pid>, all removed at the end.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Ctr, containerdAddress } from "./lib/ctr.mjs";
 import { Cleanups, privateSvcdDirs, registryWith } from "./lib/session.mjs";
 import { alternate, iterations, machineLine, report } from "./lib/stats.mjs";
@@ -64,6 +67,15 @@ try {
         run: async () => expect(await chain(cachedValue, fresh).stdout(), `hello ${cachedValue}`),
         after: () => fresh.close(),
       },
+      // A later process: node + svcd's modules load untimed; the child times connect() → stdout() itself.
+      {
+        name: "chain cached, new process",
+        run: async () => {
+          const child = fileURLToPath(new URL("./lib/cached-child.mjs", import.meta.url));
+          const { stdout } = await promisify(execFile)(process.execPath, [child, address, apiNs, registry.url, cachedValue], { env: process.env });
+          return JSON.parse(stdout.trim().split("\n").pop());
+        },
+      },
       {
         name: "svcd withExec echo hi, cold",
         run: async () => expect(await api.container().from("busybox").withEnvVariable("N", unique()).withExec(["echo", "hi"]).stdout(), "hi\n"),
@@ -81,7 +93,10 @@ try {
         ["svcd withExec echo hi, cold", "ctr run --rm echo hi"],
         ["chain cold, stdout()", "ctr run --rm echo hi"],
       ],
-      [["chain cached, stdout()", 20]],
+      [
+        ["chain cached, stdout()", 20],
+        ["chain cached, new process", 10],
+      ],
     ),
   );
   console.log(`\n${await machineLine()}; containerd: ${address}`);

@@ -7,11 +7,12 @@ export function iterations(env = process.env) {
   return n;
 }
 
-/** Milliseconds `fn` takes (performance.now around one await). */
+/** Milliseconds `fn` takes (performance.now around one await), or the `ms` it resolves to. */
 export async function time(fn) {
   const started = performance.now();
-  await fn();
-  return performance.now() - started;
+  const result = await fn();
+  const elapsed = performance.now() - started;
+  return typeof result?.ms === "number" ? result.ms : elapsed;
 }
 
 /** The median of a non-empty list of numbers. */
@@ -29,8 +30,9 @@ export function summary(xs) {
 /**
  * Runs each runner once as warm-up (not counted), then N rounds in which every runner runs once, the order
  * alternating (ABAB…, then BABA… every other round) so drift in machine load hits both sides. `before` runs
- * untimed before each timed call (cold-start preparation), `after` untimed after it (checks). Returns samples by
- * runner name.
+ * untimed before each timed call (cold-start preparation), `after` untimed after it (checks). A `run` that resolves
+ * to `{ ms }` reports its own time (measured where it ran, e.g. inside a child process) instead of the wall time
+ * around it. Returns samples by runner name.
  */
 export async function alternate(runners, { n = iterations(), log = (s) => process.stderr.write(s + "\n") } = {}) {
   const samples = Object.fromEntries(runners.map((r) => [r.name, []]));

@@ -137,7 +137,7 @@ export class ContainerdClient {
     }
   }
 
-  /** Writes a blob (lock-step STAT/WRITE/COMMIT); an existing digest is success with `existed: true`. */
+  /** Writes a blob (STAT, a window of WRITEs, COMMIT); an existing digest is success with `existed: true`. */
   writeContent(req: WriteContentRequestOptions): Promise<WriteContentResult> {
     return writeContent(this.conn, this.scope, req);
   }

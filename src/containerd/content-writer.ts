@@ -1,6 +1,8 @@
-// Content.Write, the lock-step way containerd's own client drives it: STAT (learn the resume offset), WRITE chunks
-// of at most 1 MiB (each answered before the next is sent), COMMIT with the expected digest, size and labels.
-// A digest that already exists is success. On any failure or abort the ingest ref is aborted, so nothing is left.
+// Content.Write: STAT (learn the resume offset), WRITE chunks of at most 1 MiB, COMMIT with the expected digest, size
+// and labels. containerd answers every request of the stream in order, so up to WRITE_WINDOW chunks are in flight
+// at once (containerd's own client waits for each answer: a round trip per MiB, issue 13); every answer's offset is
+// still checked, and COMMIT goes only after the last WRITE was answered. A digest that already exists is success.
+// On any failure or abort the ingest ref is aborted, so nothing is left.
 import { setTimeout as delay } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import type { MethodDefinition } from "@grpc/proto-loader";
@@ -12,6 +14,9 @@ import type { WriteContentResponse__Output } from "./gen/containerd/services/con
 
 /** The most data one WRITE request carries. */
 export const WRITE_CHUNK_BYTES = 1024 * 1024;
+
+/** WRITE requests sent before the first of them must have been answered. */
+const WRITE_WINDOW = 8;
 
 /** How long to wait for another writer holding the same ref (containerd answers UNAVAILABLE while it is locked). */
 const LOCKED_REF_WAIT_MS = 60_000;
@@ -72,18 +77,16 @@ async function* chunks(source: WriteContentRequestOptions["source"], skip: numbe
   if (toSkip > 0) throw new InvalidArgumentError(`content source ended before the resume offset ${skip}`);
 }
 
-// Sends one request at a time and waits for its one response.
-class LockStep {
-  private waiter: { resolve: (r: WriteContentResponse__Output) => void; reject: (e: unknown) => void } | undefined;
-  private readonly queued: WriteContentResponse__Output[] = [];
+// Sends requests without waiting (each answered in order, one answer per request); `exchange` waits for its own.
+class Exchanges {
+  private readonly waiters: { resolve: (r: WriteContentResponse__Output) => void; reject: (e: unknown) => void }[] = [];
   private failure: unknown;
 
   constructor(private readonly call: grpc.ClientDuplexStream<WriteContentRequest, WriteContentResponse__Output>) {
     call.on("data", (res: WriteContentResponse__Output) => {
-      const w = this.waiter;
-      this.waiter = undefined;
+      const w = this.waiters.shift();
       if (w) w.resolve(res);
-      else this.queued.push(res);
+      else this.fail(new InternalError("containerd answered a content write request that was not sent"));
     });
     call.on("error", (err: unknown) => this.fail(err));
     call.on("end", () => this.fail(new InternalError("containerd ended the content write stream early")));
@@ -91,19 +94,15 @@ class LockStep {
 
   private fail(err: unknown): void {
     this.failure ??= err;
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(this.failure);
+    for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
 
+  /** Sends `req`; the promise settles with its answer. */
   exchange(req: WriteContentRequest): Promise<WriteContentResponse__Output> {
-    const ready = this.queued.shift();
-    if (ready) return Promise.resolve(ready);
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      this.call.write(req);
-    });
+    const answer = new Promise<WriteContentResponse__Output>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.call.write(req);
+    return answer;
   }
 }
 
@@ -127,8 +126,8 @@ export async function writeContent(conn: Connection, scope: CallScope, req: Writ
     for (let backoff = 16; stat === undefined; backoff = Math.min(backoff * 2, 1000)) {
       if (signal?.aborted) throw new CancelledError(`containerd ${name}: cancelled`, { cause: signal.reason });
       call = conn.bidi<WriteContentRequest, WriteContentResponse__Output>(write, name, scope);
-      call.on("error", () => {}); // LockStep reports errors; a late one after cancel must not go unhandled
-      const steps = new LockStep(call);
+      call.on("error", () => {}); // Exchanges reports errors; a late one after cancel must not go unhandled
+      const steps = new Exchanges(call);
       try {
         stat = await steps.exchange({ action: "STAT", ref: req.ref, total: req.total, expected: req.expected });
         await streamAndCommit(steps, stat, req);
@@ -160,16 +159,24 @@ export async function writeContent(conn: Connection, scope: CallScope, req: Writ
   }
 }
 
-// WRITE from the resume offset, then COMMIT.
-async function streamAndCommit(steps: LockStep, stat: WriteContentResponse__Output, req: WriteContentRequestOptions): Promise<void> {
+// WRITE from the resume offset (a window of them in flight), then COMMIT once every WRITE was answered.
+async function streamAndCommit(steps: Exchanges, stat: WriteContentResponse__Output, req: WriteContentRequestOptions): Promise<void> {
   let offset = Number(stat.offset);
   if (req.total > 0 && offset > req.total) offset = 0; // a stale, oversized ingest: start over (offset 0 truncates)
-  for await (const data of chunks(req.source, offset)) {
-    const res = await steps.exchange({ action: "WRITE", ref: req.ref, offset, data });
-    if (Number(res.offset) !== offset + data.length) {
-      throw new InternalError(`containerd Content.Write: expected offset ${offset + data.length} after a write, containerd reports ${res.offset}`);
+  const inFlight: Promise<void>[] = [];
+  const written = (answer: Promise<WriteContentResponse__Output>, want: number): Promise<void> =>
+    answer.then((res) => {
+      if (Number(res.offset) !== want) throw new InternalError(`containerd Content.Write: expected offset ${want} after a write, containerd reports ${res.offset}`);
+    });
+  try {
+    for await (const data of chunks(req.source, offset)) {
+      if (inFlight.length >= WRITE_WINDOW) await inFlight.shift();
+      inFlight.push(written(steps.exchange({ action: "WRITE", ref: req.ref, offset, data }), offset + data.length));
+      offset += data.length;
     }
-    offset += data.length;
+    while (inFlight.length > 0) await inFlight.shift();
+  } finally {
+    for (const p of inFlight) p.catch(() => {}); // the first failure is thrown; the rest must not go unhandled
   }
   await steps.exchange({ action: "COMMIT", ref: req.ref, total: req.total, offset, expected: req.expected, labels: req.labels ?? {} });
 }

@@ -1,10 +1,13 @@
-// Loads protos/containerd/**.proto at run time: proto-loader's definitions for gRPC calls, and a protobufjs Root
-// for decoding Any payloads (events). The protos are found relative to the package root, so this works from
-// src/ (tsx) and from dist/ alike.
+// Loads protos/containerd/**.proto at run time into one protobufjs Root: gRPC method definitions are made from it
+// per service on first use, with proto-loader's serialisation exactly (fromObject → encode; decode → toObject with
+// LOADER_OPTIONS), and it decodes Any payloads (events). proto-loader's loadSync is not used: it also builds
+// descriptor protos for every message of every file, which cost a fresh process ~40 ms at connect (issue 13) and
+// which nothing here reads. The protos are found relative to the package root, so this works from src/ (tsx) and
+// from dist/ alike.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadSync, type MethodDefinition, type PackageDefinition } from "@grpc/proto-loader";
+import type { MethodDefinition } from "@grpc/proto-loader";
 import protobuf from "protobufjs";
 import { EngineUnavailableError, InternalError } from "../common/errors.js";
 
@@ -36,39 +39,83 @@ function listProtos(root: string, dir: string): string[] {
   return out;
 }
 
+/** Encodes a request or response the way proto-loader's serializer does. */
+function serializer(type: protobuf.Type): (value: object) => Buffer {
+  return (value) => {
+    if (Array.isArray(value)) throw new InternalError(`cannot serialise an array as ${type.name}`);
+    const bytes = type.encode(type.fromObject(value)).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+/** Decodes the way proto-loader's deserializer does, with LOADER_OPTIONS. */
+function deserializer(type: protobuf.Type): (bytes: Buffer) => object {
+  return (bytes) => type.toObject(type.decode(bytes), LOADER_OPTIONS);
+}
+
+/** A grpc-js method definition (path, streaming flags, codecs); the message descriptors proto-loader adds are left out. */
+function methodDefinition(serviceName: string, method: protobuf.Method): MethodDefinition<object, object> {
+  method.resolve();
+  const request = method.resolvedRequestType!;
+  const response = method.resolvedResponseType!;
+  return {
+    path: `/${serviceName}/${method.name}`,
+    requestStream: !!method.requestStream,
+    responseStream: !!method.responseStream,
+    requestSerialize: serializer(request),
+    requestDeserialize: deserializer(request),
+    responseSerialize: serializer(response),
+    responseDeserialize: deserializer(response),
+    originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+  } as MethodDefinition<object, object>;
+}
+
 /** One service's methods, by proto method name. */
 export type ServiceMethods = Record<string, MethodDefinition<object, object>>;
+
+// Parsed once per process and protos directory: the files are the package's own and do not change while it runs,
+// and every client (the endpoint probe's, the engine's) used to parse them again (issue 13). Immutable data only.
+const parsedRoots = new Map<string, protobuf.Root>();
+const parsedServices = new WeakMap<protobuf.Root, Map<string, ServiceMethods>>();
+
+function parse(protosDir: string, files: readonly string[]): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") || target.startsWith("/") ? target : join(protosDir, target));
+  root.loadSync([...files], { keepCase: true });
+  root.resolveAll();
+  return root;
+}
 
 /** The parsed containerd API: shared by every client copy that shares a channel. */
 export class ProtoRegistry {
   readonly protosDir: string;
-  private readonly files: string[];
-  private definition: PackageDefinition | undefined;
   private root: protobuf.Root | undefined;
 
   constructor(protosDir: string = findProtosDir()) {
     this.protosDir = protosDir;
-    this.files = listProtos(protosDir, join(protosDir, "containerd"));
   }
 
   /** The methods of a service, e.g. "containerd.services.content.v1.Content". */
   service(fullName: string): ServiceMethods {
-    this.definition ??= loadSync(this.files, { ...LOADER_OPTIONS, includeDirs: [this.protosDir] });
-    const def = this.definition[fullName];
-    if (!def || typeof (def as { format?: unknown }).format === "string") {
-      throw new InternalError(`service ${fullName} is not declared in ${this.protosDir}`);
+    const root = this.types();
+    let services = parsedServices.get(root);
+    if (!services) parsedServices.set(root, (services = new Map()));
+    let methods = services.get(fullName);
+    if (!methods) {
+      const found = root.lookup(fullName);
+      if (!(found instanceof protobuf.Service)) throw new InternalError(`service ${fullName} is not declared in ${this.protosDir}`);
+      methods = {};
+      for (const method of found.methodsArray) methods[method.name] = methodDefinition(fullName, method);
+      services.set(fullName, methods);
     }
-    return def as unknown as ServiceMethods;
+    return methods;
   }
 
   /** A protobufjs Root of the same files, for Any payloads. */
   types(): protobuf.Root {
     if (!this.root) {
-      const root = new protobuf.Root();
-      const protosDir = this.protosDir;
-      root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") || target.startsWith("/") ? target : join(protosDir, target));
-      root.loadSync(this.files, { keepCase: true });
-      root.resolveAll();
+      let root = parsedRoots.get(this.protosDir);
+      if (!root) parsedRoots.set(this.protosDir, (root = parse(this.protosDir, listProtos(this.protosDir, join(this.protosDir, "containerd")))));
       this.root = root;
     }
     return this.root;

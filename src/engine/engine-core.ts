@@ -117,11 +117,15 @@ export async function openEngineCore(opts: EngineCoreOptions): Promise<EngineCor
     if (opts.reap === "all") {
       while ((await reapDeadOwners(reaperDeps, { signal: opts.signal })).more);
       await resources.close(); // the reap may have joined the hub: an idle daemon holds nothing but containerd
+      await pruneExpiredServiceLogs(client, paths.serviceLogsDir, env);
     } else {
-      const first = await reapDeadOwners(reaperDeps, { maxObjects: REAP_PASS.maxObjects, deadlineMs: Date.now() + REAP_PASS.budgetMs });
+      // The old service logs' pass reads other objects than the reap: both at once (a fresh process's connect, issue 13).
+      const [first] = await Promise.all([
+        reapDeadOwners(reaperDeps, { maxObjects: REAP_PASS.maxObjects, deadlineMs: Date.now() + REAP_PASS.budgetMs }),
+        pruneExpiredServiceLogs(client, paths.serviceLogsDir, env),
+      ]);
       if (first.more) reaping = reapInBackground(reaperDeps, REAP_PASS, background.signal);
     }
-    await pruneExpiredServiceLogs(client, paths.serviceLogsDir, env);
   } catch (err) {
     await resources.close().catch(() => {});
     client.close();

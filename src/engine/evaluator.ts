@@ -94,6 +94,8 @@ export class Evaluator {
   /** Builds every step the cache lacks; returns the resolution and the last exec's result. */
   async build(def: ContainerDef, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer; lastExec?: ExecOutcome }> {
     const resolved = await this.resolve(def, signal);
+    const whole = await this.#cachedChain(resolved, signal);
+    if (whole) return whole;
     const { plan, keys, image } = resolved;
     let lastExec: ExecOutcome | undefined;
     let parent = image.chainId;
@@ -111,6 +113,26 @@ export class Evaluator {
       parent = key;
     }
     return lastExec ? { resolved, lastExec } : { resolved };
+  }
+
+  /**
+   * A chain whose top step is cached needs nothing below it (a snapshot's parents cannot go while it exists, and a
+   * step was only committed once its exit code was accepted): the top and the last exec are looked up at once,
+   * instead of one lookup per step in turn (a later process's cached build, issue 13). Undefined: build as usual.
+   */
+  async #cachedChain(resolved: ResolvedContainer, signal?: AbortSignal): Promise<{ resolved: ResolvedContainer; lastExec?: ExecOutcome } | undefined> {
+    const { plan, keys } = resolved;
+    const last = plan.steps.length - 1;
+    if (last < 0) return undefined;
+    const wanted = plan.lastExec >= 0 && plan.lastExec !== last ? [last, plan.lastExec] : [last];
+    const found = await Promise.all(wanted.map((i) => this.#deps.cache.lookup(keys[i]!, signal)));
+    if (found.some((f) => f === undefined)) return undefined;
+    const exec = plan.lastExec >= 0 ? found[wanted.indexOf(plan.lastExec)]! : undefined;
+    const execStep = plan.lastExec >= 0 ? plan.steps[plan.lastExec]! : undefined;
+    if (execStep?.kind === "exec" && !accepts(execStep.expect, exec?.exec?.exitCode ?? 0)) return undefined; // the walk reports it
+    for (const step of plan.steps) if (step.kind === "exec") this.#deps.onProgress?.({ type: "exec", command: step.args, cached: true });
+    if (!exec) return { resolved };
+    return { resolved, lastExec: { exitCode: exec.exec?.exitCode ?? 0, read: (s) => this.#deps.cache.outputs(exec, s) } };
   }
 
   /** Resolves once no build step or pull is under way, abandoned ones included (the session's end waits for it). */

@@ -105,18 +105,26 @@ export async function pullImage(client: ContainerdClient, input: string, opts: P
   throwIfAborted(signal);
   const registry = opts.registry ?? new RegistryClient({ runner: opts.runner, mirrors: opts.mirrors, env: opts.env, upstreamFallback: opts.upstreamFallback });
 
-  const resolved = await registry.resolve(ref, signal);
+  // The stored image is read while the registry answers (a later process's cached build waits for both, issue 13);
+  // it is used only when the registry resolves to the same digest.
+  const stored = storedImage(client, name, { platform, snapshotter, signal });
+  let resolved: ResolvedImage;
+  try {
+    resolved = await registry.resolve(ref, signal);
+  } catch (err) {
+    await stored;
+    throw err;
+  }
   const target = resolved.descriptor;
 
-  const existing = await getImageTarget(client, name, signal);
-  if (existing?.digest === target.digest) {
-    try {
-      const image = await loadImage(client, name, existing, { platform, snapshotter, signal });
-      if (await snapshotExists(client, snapshotter, image.chainId, signal)) {
-        log("%s is up to date (%s)", name, target.digest);
-        return image;
-      }
-    } catch (err) {
+  const local = await stored;
+  if (local.target?.digest === target.digest) {
+    if (local.image) {
+      log("%s is up to date (%s)", name, target.digest);
+      return local.image;
+    }
+    const err = local.error;
+    if (err !== undefined) {
       if (!(err instanceof ImageError || (err as { code?: string }).code === "NOT_FOUND")) throw err;
       log("%s: stored image incomplete, pulling again: %s", name, (err as Error).message);
     }
@@ -126,6 +134,27 @@ export async function pullImage(client: ContainerdClient, input: string, opts: P
     (leased, leaseId) => pullUnderLease(leased, leaseId, registry, resolved, { name, snapshotter, platform, concurrency, opts }),
     { expireMs: PULL_LEASE_EXPIRE_MS, labels: opts.labels },
   );
+}
+
+/** What the content store holds under `name`: its target, and the image when complete (its top snapshot exists). */
+interface StoredImage {
+  target?: Descriptor | undefined;
+  image?: PulledImage | undefined;
+  /** Why the stored image could not be loaded (judged by the caller, only when its target is what it wants). */
+  error?: unknown;
+}
+
+/** Never rejects: errors are returned, so an unawaited lookup cannot go unhandled. */
+async function storedImage(client: ContainerdClient, name: string, opts: { platform: Platform; snapshotter: string; signal?: AbortSignal | undefined }): Promise<StoredImage> {
+  let target: Descriptor | undefined;
+  try {
+    target = await getImageTarget(client, name, opts.signal);
+    if (!target) return {};
+    const image = await loadImage(client, name, target, { platform: opts.platform, snapshotter: opts.snapshotter, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return (await snapshotExists(client, opts.snapshotter, image.chainId, opts.signal)) ? { target, image } : { target };
+  } catch (error) {
+    return { target, error };
+  }
 }
 
 interface PullState {

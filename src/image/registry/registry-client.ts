@@ -129,7 +129,7 @@ export class RegistryClient {
   async openBlob(image: ResolvedImage, descriptor: Descriptor, signal?: AbortSignal, onChunk?: (current: number) => void): Promise<AsyncIterable<Buffer>> {
     const res = await this.request(image.ref, image.endpoint, "GET", `blobs/${descriptor.digest}`, "*/*", signal);
     if (!res.body) throw new ImageError("DIGEST_MISMATCH", image.ref.toString(), `image ${image.ref.toString()}: empty answer for ${descriptor.digest}`);
-    return this.cancellable(verifyStream(res.body as AsyncIterable<Uint8Array>, descriptor, image.ref.toString(), onChunk), signal, image.ref);
+    return this.cancellable(verifyStream(bodyOf(res), descriptor, image.ref.toString(), onChunk), signal, image.ref);
   }
 
   private async resolveAt(ref: Reference, endpoint: RegistryEndpoint, signal?: AbortSignal): Promise<Descriptor> {
@@ -239,4 +239,13 @@ export class RegistryClient {
       throw new ImageError("INTERNAL", name, `image ${name}: registry ${endpoint.origin} answered HTTP ${res.status} to ${method} ${path}`);
     }
   }
+}
+
+/**
+ * The body of `res`, holding `res` until the last chunk: undici cancels the body of a Response it finds garbage
+ * collected while the stream is not yet read (nodejs/undici#3199), and the stream then just ends — an empty layer,
+ * seen as "ended after 0 of … bytes" when a pull's layers wait for containerd before their bytes are read.
+ */
+async function* bodyOf(res: Response): AsyncGenerator<Uint8Array> {
+  yield* res.body as AsyncIterable<Uint8Array>;
 }

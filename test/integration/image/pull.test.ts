@@ -3,14 +3,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { ImageError, InvalidArgumentError, SvcdError } from "../../../src/common/errors.js";
 import { HostProcessRunner } from "../../../src/common/process-runner.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
-import { getImage, pullImage, RegistryClient, type PullProgress } from "../../../src/image/index.js";
+import { chainIds, getImage, pullImage, RegistryClient, type PullProgress } from "../../../src/image/index.js";
 import { GC } from "../../../src/common/labels.js";
 import { pushTestImages, startRegistry, type RunningRegistry } from "../../rig/registry.js";
 import { FakeRegistry } from "../../unit/image/helpers/fake-registry.js";
-import { tinyImage } from "../../unit/image/helpers/tiny-image.js";
+import { tinyImage, type TinyImage } from "../../unit/image/helpers/tiny-image.js";
 
 const address = process.env.CONTAINERD_ADDRESS || "/run/containerd/containerd.sock";
 const namespace = `svcd-dev-image-${process.pid}`;
@@ -135,6 +136,97 @@ test("a blob whose bytes do not match its digest: DIGEST_MISMATCH, no image reco
     const ingests = await client.content.listStatuses({ filters: [] });
     assert.is(ingests.statuses.filter((s) => s.ref.includes(victim.digest)).length, 0, "no ingest left behind");
     assert.is((await client.leases.list({ filters: [] })).leases.length, 0);
+  } finally {
+    await fake.stop();
+  }
+});
+
+/** Three layers of ~9 MiB gzip each (incompressible text): each takes many Content.Write WRITEs, several in flight. */
+function bigImage(): TinyImage {
+  return tinyImage([0, 1, 2].map((i) => ({ [`big-${i}.txt`]: randomBytes(7 * 1024 * 1024).toString("base64") })));
+}
+
+/** Runs containerd's garbage collection now (a lease deleted with sync waits for it). */
+async function collectGarbage(): Promise<void> {
+  const id = `svcd-test-gc-${process.pid}`;
+  await client.leases.create({ id, labels: {} });
+  await client.leases.delete({ id, sync: true });
+}
+
+/** What a failed or aborted pull of `img` must not leave: image record, blobs, ingests, leases, snapshots. */
+async function assertNothingOf(img: TinyImage, ref: string): Promise<void> {
+  assert.is(await code(client.images.get({ name: ref })), "NotFoundError:NOT_FOUND");
+  assert.is((await client.leases.list({ filters: [] })).leases.length, 0, "no lease left");
+  const ingests = await client.content.listStatuses({ filters: [] });
+  assert.equal(ingests.statuses.map((s) => s.ref), [], "no ingest left");
+  await collectGarbage();
+  for (const layer of img.layers) assert.is(await code(client.content.info({ digest: layer.digest })), "NotFoundError:NOT_FOUND", `blob ${layer.digest} left`);
+  for (const chainId of chainIds(img.diffIds)) {
+    assert.is(await code(client.snapshots.stat({ snapshotter: "overlayfs", key: chainId })), "NotFoundError:NOT_FOUND", `snapshot ${chainId} left`);
+  }
+  const active: string[] = [];
+  for await (const page of client.snapshots.list({ snapshotter: "overlayfs", filters: [] })) for (const i of page.info) if (i.kind === "ACTIVE") active.push(i.name);
+  assert.equal(active, [], "no extract snapshot left");
+}
+
+test("a multi-layer image of several MiB per layer: every layer verified, committed whole, unpacked in a chain", async () => {
+  const img = bigImage();
+  const fake = await new FakeRegistry().start();
+  try {
+    fake.put("big/image", img.manifest, ["v1"], img.blobs.values());
+    const events: PullProgress[] = [];
+    const image = await pullImage(client, `${fake.host}/big/image:v1`, { runner, env: {}, onProgress: (e) => events.push(e) });
+    const chain = chainIds(img.diffIds);
+    assert.is(image.chainId, chain[2]);
+    for (const [i, layer] of img.layers.entries()) {
+      const { info } = await client.content.info({ digest: layer.digest });
+      assert.is(Number(info?.size), layer.size);
+      assert.is(info?.labels[GC.uncompressed], img.diffIds[i]);
+      const snap = await client.snapshots.stat({ snapshotter: "overlayfs", key: chain[i]! });
+      assert.is(snap.info?.kind, "COMMITTED");
+      assert.is(snap.info?.parent ?? "", i === 0 ? "" : chain[i - 1]);
+      const last = events.filter((e) => e.layer === layer.digest).at(-1);
+      assert.is(last?.current, layer.size, "progress reaches each layer's size");
+    }
+    assert.equal((await client.content.listStatuses({ filters: [] })).statuses, []);
+    assert.is((await client.leases.list({ filters: [] })).leases.length, 0);
+    ctr("images", "rm", "--sync", image.name);
+  } finally {
+    await fake.stop();
+  }
+});
+
+test("a multi-MiB middle layer corrupted in its last bytes (many WRITEs already in flight): DIGEST_MISMATCH, nothing of the pull left", async () => {
+  const img = bigImage();
+  const fake = await new FakeRegistry().start();
+  try {
+    fake.put("bad/big", img.manifest, ["v1"], img.blobs.values());
+    const victim = img.layers[1]!;
+    const flipped = Buffer.from(victim.data);
+    flipped[flipped.length - 100] ^= 0xff;
+    fake.corrupt.set(victim.digest, flipped);
+    const ref = `${fake.host}/bad/big:v1`;
+    assert.is(await code(pullImage(client, ref, { runner, env: {}, concurrency: 1 })), "ImageError:DIGEST_MISMATCH");
+    await assertNothingOf(img, ref);
+  } finally {
+    await fake.stop();
+  }
+});
+
+test("a pull aborted while a multi-MiB layer streams in: CancelledError, nothing of the pull left", async () => {
+  const img = bigImage();
+  const fake = await new FakeRegistry().start();
+  try {
+    fake.put("abort/big", img.manifest, ["v1"], img.blobs.values());
+    const ref = `${fake.host}/abort/big:v1`;
+    const ac = new AbortController();
+    const second = img.layers[1]!.digest;
+    // Abort once the second layer's bytes arrive: the first is being written or unpacked, the second mid-write.
+    const onProgress = (e: PullProgress) => {
+      if (e.layer === second && e.current < e.total) ac.abort(new Error("test abort"));
+    };
+    assert.is(await code(pullImage(client, ref, { runner, env: {}, signal: ac.signal, onProgress })), "CancelledError:CANCELLED");
+    await assertNothingOf(img, ref);
   } finally {
     await fake.stop();
   }

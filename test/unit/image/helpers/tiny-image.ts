@@ -52,7 +52,7 @@ export interface TinyImage {
 }
 
 /** A one-platform OCI image whose layers hold the given files. */
-export function tinyImage(layerFiles: Record<string, string>[], opts: { arch?: string; cmd?: string[] } = {}): TinyImage {
+export function tinyImage(layerFiles: Record<string, string | Buffer>[], opts: { arch?: string; cmd?: string[] } = {}): TinyImage {
   const tars = layerFiles.map((f) => tar(f));
   const layers = tars.map((t) => blob("application/vnd.oci.image.layer.v1.tar+gzip", gzipSync(t)));
   const diffIds = tars.map((t) => "sha256:" + createHash("sha256").update(t).digest("hex"));
