@@ -105,24 +105,31 @@ test("SVCD_SOCKET points auto mode at the daemon", async (ctx) => {
 
 test("a client's SVCD_REGISTRY_MIRRORS travels with its session (the daemon has none of its own)", async (ctx) => {
   const saved = process.env.SVCD_REGISTRY_MIRRORS;
-  assert.ok(saved, "the rig sets SVCD_REGISTRY_MIRRORS");
-  const pull = async () => {
+  const registry = process.env.SVCD_TEST_REGISTRY;
+  assert.ok(saved && registry, "the rig sets SVCD_REGISTRY_MIRRORS and SVCD_TEST_REGISTRY");
+  // A tag no registry holds, so no stored image can answer: the error says which registry was asked.
+  const pull = async (ref: string) => {
     const c = await connect({ engine: "daemon", socket: ctx.daemon.socket, serviceGracePeriodMs: 0 });
     try {
-      return await c.container().from("mariadb-client").withExec(["true"]).sync().then(() => "pulled", (err: Error) => err);
+      return await c.container().from(ref).withExec(["true"]).sync().then(() => "pulled", (err: Error) => err);
     } finally {
       await c.close();
     }
   };
+  const missing = `busybox:svcd-no-such-tag-${process.pid}`;
   delete process.env.SVCD_REGISTRY_MIRRORS;
   try {
-    const without = await pull();
-    assert.instance(without, Error, "without mirrors the daemon tries Docker Hub, which is unreachable here");
-    assert.match(String((without as Error).message), "registry-1.docker.io");
+    const without = await pull(missing);
+    assert.instance(without, Error);
+    assert.match(String((without as Error).message), "registry-1.docker.io", "without mirrors the daemon asks Docker Hub");
   } finally {
     process.env.SVCD_REGISTRY_MIRRORS = saved;
   }
-  assert.is(await pull(), "pulled");
+  const withEnv = await pull(missing);
+  assert.instance(withEnv, Error);
+  assert.match(String((withEnv as Error).message), registry!, "with the client's mirrors the daemon asks the rig's registry");
+  assert.not.match(String((withEnv as Error).message), "registry-1.docker.io");
+  assert.is(await pull("mariadb-client"), "pulled");
 });
 
 test("a daemon-wide option sent to an answering daemon: InvalidArgumentError saying to use embedded or configure the daemon", async (ctx) => {
