@@ -21,6 +21,7 @@ import { debug } from "../common/debug.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { agentEntry } from "./agent-entry.js";
 import { parseAgentMessage, type AgentEvent, type AgentRequest, type DatagramMessage, type OkResponse } from "./agent-protocol.js";
+import { watchChild } from "./child-watch.js";
 
 const log = debug("forward");
 
@@ -96,20 +97,11 @@ export class AgentProcess {
     const args = [`--net=${opts.hubNetns}`, "--", process.execPath, ...entry.nodeArgs];
     log("starting agent: nsenter %s", args.join(" "));
     const child = opts.runner.spawn("nsenter", args, { env: opts.env, stdio: ["ignore", "inherit", "pipe", "ipc"] });
-    let tail = "";
-    child.stderr?.on("data", (b: Buffer) => {
-      tail = (tail + b.toString("utf8")).slice(-STDERR_TAIL_BYTES);
-      if (log.enabled) for (const line of b.toString("utf8").trimEnd().split("\n")) log("agent stderr: %s", line);
+    const watch = watchChild(child, STDERR_TAIL_BYTES, (chunk) => {
+      if (log.enabled) for (const line of chunk.trimEnd().split("\n")) log("agent stderr: %s", line);
     });
-    const stderr = { tail: () => tail.trim() };
-    let exitText = "";
-    const exited = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
-        exitText = signal ? `killed by ${signal}` : `exit code ${code}`;
-        resolve();
-      });
-      child.once("error", () => resolve());
-    });
+    const { exited } = watch;
+    const stderr = { tail: watch.stderrTail };
     return new Promise<AgentProcess>((resolve, reject) => {
       let settled = false;
       const settle = (fn: () => void) => {
@@ -137,7 +129,7 @@ export class AgentProcess {
         if (msg.type !== "ready") return giveUp(new InternalError(`forward agent answered before it was ready: ${JSON.stringify(raw)}`));
         settle(() => {
           log("agent ready: pid %d in %s", msg.pid, opts.hubNetns);
-          resolve(new AgentProcess(child, msg.pid, exited, stderr, () => exitText, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
+          resolve(new AgentProcess(child, msg.pid, exited, stderr, watch.exitText, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
         });
       };
       child.on("message", onReady);
@@ -149,7 +141,7 @@ export class AgentProcess {
         ),
       );
       void exited.then(() =>
-        giveUp(new EngineUnavailableError(`forward agent could not start in ${opts.hubNetns} (${exitText}): ${stderr.tail() || "no output"}`)),
+        giveUp(new EngineUnavailableError(`forward agent could not start in ${opts.hubNetns} (${watch.exitText()}): ${stderr.tail() || "no output"}`)),
       );
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener("abort", onAbort, { once: true });

@@ -31,7 +31,7 @@ import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
 import { CancelledError, InternalError, InvalidArgumentError, NotFoundError, throwIfAborted } from "../common/errors.js";
 import { debug } from "../common/debug.js";
-import { HostProcessRunner, type ProcessRunner } from "../common/process-runner.js";
+import { HostProcessRunner } from "../common/process-runner.js";
 import { resetQuietly } from "./agent-dispatcher.js";
 import { AgentProcess } from "./agent-process.js";
 import { checkEndpoint, checkPort, checkProtocol, checkTimeout, MAX_IDLE_MS, MAX_PROBE_TIMEOUT_MS, type AgentEvent } from "./agent-protocol.js";

@@ -18,6 +18,7 @@ import { debug } from "../common/debug.js";
 import { EngineUnavailableError, InvalidArgumentError, TimeoutError } from "../common/errors.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { checkPort, checkTimeout } from "./agent-protocol.js";
+import { watchChild } from "./child-watch.js";
 
 const log = debug("forward");
 
@@ -96,16 +97,8 @@ export class SpliceForward {
     const child = opts.netns === undefined
       ? opts.runner.spawn(helper, args, { env: opts.env, stdio })
       : opts.runner.spawn("nsenter", [`--net=${opts.netns}`, "--", helper, ...args], { env: opts.env, stdio });
-    let tail = "";
-    child.stderr?.on("data", (b: Buffer) => (tail = (tail + b.toString("utf8")).slice(-STDERR_TAIL_BYTES)));
-    let exitText = "";
-    const closed = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
-        exitText = signal ? `killed by ${signal}` : `exit code ${code}`;
-        resolve();
-      });
-      child.once("error", () => resolve());
-    });
+    const watch = watchChild(child, STDERR_TAIL_BYTES);
+    const closed = watch.exited;
     // Neither the helper nor its pipes keep the engine's event loop alive (as the agent's channel does not).
     child.unref();
     for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as Socket | null)?.unref?.();
@@ -120,7 +113,7 @@ export class SpliceForward {
         void closed.then(() => reject(err));
       };
       const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
-      const timer = setTimeout(() => fail(new TimeoutError(`splice helper did not start within ${readyTimeoutMs} ms: ${tail.trim()}`)), readyTimeoutMs);
+      const timer = setTimeout(() => fail(new TimeoutError(`splice helper did not start within ${readyTimeoutMs} ms: ${watch.stderrTail()}`)), readyTimeoutMs);
       child.stdout?.setEncoding("utf8");
       child.stdout?.on("data", (chunk: string) => {
         buffered += chunk;
@@ -141,7 +134,7 @@ export class SpliceForward {
       });
       child.stdin?.on("error", () => {}); // EPIPE once the helper is gone
       child.once("error", (err: NodeJS.ErrnoException) => fail(new EngineUnavailableError(`could not start the splice helper: ${err.message}`, { cause: err })));
-      void closed.then(() => fail(new EngineUnavailableError(`splice helper exited before it was ready (${exitText}): ${tail.trim() || "no output"}`)));
+      void closed.then(() => fail(new EngineUnavailableError(`splice helper exited before it was ready (${watch.exitText()}): ${watch.stderrTail() || "no output"}`)));
     });
   }
 
