@@ -6,11 +6,12 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { get } from "node:http";
-import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { connect, createServer } from "node:net";
 import { SvcdError } from "../../../src/common/errors.js";
 import { ForwardAgent, type ForwardHandle } from "../../../src/forward/index.js";
 import { createNetns, startServer, type NetnsServer } from "./fixtures/netns.js";
 import { pattern } from "./fixtures/netns-server.mjs";
+import { hostListener, patternSha } from "./fixtures/host-sockets.js";
 import { engineRunner } from "../../rig/engine.js";
 
 const runner = engineRunner();
@@ -19,13 +20,6 @@ const servers: NetnsServer[] = [];
 const handles: ForwardHandle[] = [];
 let agent: ForwardAgent;
 const MB = 1024 * 1024;
-
-async function hostListener(port = 0): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  server.listen(port, "127.0.0.1");
-  await once(server, "listening");
-  return { server, port: (server.address() as AddressInfo).port };
-}
 
 async function forward(targetPort: number): Promise<number> {
   const { server, port } = await hostListener();
@@ -52,16 +46,6 @@ function connectOutcome(port: number): Promise<string> {
     s.on("close", () => resolve(""));
     s.resume();
   });
-}
-
-function expectedSha(n: number): string {
-  const hash = createHash("sha256");
-  for (let i = 0, left = n; left > 0; i++) {
-    const chunk = pattern(i);
-    hash.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
-    left -= chunk.length;
-  }
-  return hash.digest("hex");
 }
 
 test.before(async () => {
@@ -93,7 +77,7 @@ test("100 concurrent requests arrive intact", async () => {
   results.forEach((res, i) => {
     assert.is(res.status, 200);
     assert.is(res.body.length, sizes[i]);
-    assert.is(createHash("sha256").update(res.body).digest("hex"), expectedSha(sizes[i]!));
+    assert.is(createHash("sha256").update(res.body).digest("hex"), patternSha(sizes[i]!));
   });
 });
 
@@ -113,7 +97,7 @@ test("100 MB from the service arrive intact", async () => {
     }).on("error", reject);
   });
   assert.is(body.length, n);
-  assert.is(body.sha, expectedSha(n));
+  assert.is(body.sha, patternSha(n));
 });
 
 test("100 MB to the service arrive intact, and the client's half-close reaches it", async () => {
@@ -133,7 +117,7 @@ test("100 MB to the service arrive intact, and the client's half-close reaches i
   socket.end(); // the server answers only after it saw our FIN
   await ended;
   socket.destroy();
-  assert.is(reply, `${expectedSha(n)} ${n}\n`);
+  assert.is(reply, `${patternSha(n)} ${n}\n`);
 });
 
 test("a target that refuses: the client's connection is reset, not left hanging", async () => {

@@ -5,11 +5,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createSocket, type Socket as DgramSocket } from "node:dgram";
 import { once } from "node:events";
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { SvcdError } from "../../../src/common/errors.js";
 import { ForwardAgent, type ForwardHandle } from "../../../src/forward/index.js";
 import { createNetns } from "./fixtures/netns.js";
 import { addBridge, addressesOf, inNetns, udpEchoInNetns, udpSocketsTo } from "./fixtures/netns-run.js";
+import { hostEcho } from "./fixtures/host-sockets.js";
 import { engineRunner } from "../../rig/engine.js";
 
 const runner = engineRunner();
@@ -36,18 +37,6 @@ async function eventually(cond: () => Promise<boolean>, ms: number, what: string
     if (Date.now() > end) throw new Error(`${what} not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A TCP echo server on the host's 127.0.0.1 (echo, then FIN after the client's FIN). */
-async function hostEcho(): Promise<{ server: Server; port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on("error", () => {});
-    s.pipe(s);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  cleanups.push(() => server.close());
-  return { server, port: (server.address() as AddressInfo).port };
 }
 
 /** A host port nobody listens on. */
@@ -84,7 +73,7 @@ test.after(async () => {
 });
 
 test("TCP: a container reaches the host's echo server at the host-service address", async () => {
-  const { port } = await hostEcho();
+  const { port } = await hostEcho(cleanups);
   const handle = await agent.hostService({ address: ADDR, port: 3306, protocol: "TCP" }, { host: "127.0.0.1", port });
   try {
     assert.equal(addressesOf(netns.path, "svcd0"), [ADDR]);
@@ -96,7 +85,7 @@ test("TCP: a container reaches the host's echo server at the host-service addres
 });
 
 test("TCP: 100 concurrent connections, and 10 MB each way with half-close, arrive intact", async () => {
-  const { port } = await hostEcho();
+  const { port } = await hostEcho(cleanups);
   const handle = await agent.hostService({ address: ADDR, port: 3306, protocol: "TCP" }, { host: "localhost", port });
   try {
     const many = await inNetns<{ ok: number; failures: string[] }>(netns.path, ["tcp-echo", ADDR, 3306, 100, 100_000]);
@@ -132,7 +121,7 @@ test("TCP: a refusing host target resets the container's connection at once and 
 });
 
 test("close() removes the address (last holder only) and frees the port; a second service on it works", async () => {
-  const { port } = await hostEcho();
+  const { port } = await hostEcho(cleanups);
   const a = await agent.hostService({ address: ADDR, port: 4000, protocol: "TCP" }, { host: "127.0.0.1", port });
   const b = await agent.hostService({ address: ADDR, port: 4001, protocol: "TCP" }, { host: "127.0.0.1", port });
   await a.close();
@@ -150,7 +139,7 @@ test("close() removes the address (last holder only) and frees the port; a secon
 });
 
 test("a port in use in the hub is ALREADY_EXISTS and leaves nothing behind", async () => {
-  const { port } = await hostEcho();
+  const { port } = await hostEcho(cleanups);
   const a = await agent.hostService({ address: ADDR, port: 4100, protocol: "TCP" }, { host: "127.0.0.1", port });
   try {
     await agent.hostService({ address: ADDR, port: 4100, protocol: "TCP" }, { host: "127.0.0.1", port });
@@ -269,7 +258,7 @@ test("forwardDatagrams refuses an unbound socket and a bad target, closing the s
 });
 
 test("when the agent dies, its host services end and their addresses are removed", async () => {
-  const { port } = await hostEcho();
+  const { port } = await hostEcho(cleanups);
   const handle = await agent.hostService({ address: ADDR, port: 4200, protocol: "TCP" }, { host: "127.0.0.1", port });
   assert.equal(addressesOf(netns.path, "svcd0"), [ADDR]);
   process.kill(agent.pid, "SIGKILL");

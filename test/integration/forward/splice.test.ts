@@ -8,11 +8,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { get } from "node:http";
-import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { connect } from "node:net";
 import { ForwardAgent, type ForwardHandle } from "../../../src/forward/index.js";
 import { createNetns, startServer, type NetnsServer } from "./fixtures/netns.js";
 import { addBridge, inNetns } from "./fixtures/netns-run.js";
-import { pattern } from "./fixtures/netns-server.mjs";
+import { hostEcho, hostListener, patternSha } from "./fixtures/host-sockets.js";
 import { engineRunner } from "../../rig/engine.js";
 
 const runner = engineRunner();
@@ -42,13 +42,6 @@ function helpers(): string[] {
   return found.sort();
 }
 
-async function hostListener(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 /** Sends `data` to the sha server through port, half-closes, and resolves its answer (read after our FIN). */
 async function shaThrough(port: number, data: Buffer): Promise<string> {
   const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
@@ -76,16 +69,6 @@ function download(port: number, n: number): Promise<{ sha: string; length: numbe
       res.on("error", reject);
     }).on("error", reject);
   });
-}
-
-function patternSha(n: number): string {
-  const hash = createHash("sha256");
-  for (let i = 0, left = n; left > 0; i++) {
-    const chunk = pattern(i);
-    hash.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
-    left -= chunk.length;
-  }
-  return hash.digest("hex");
 }
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -133,14 +116,7 @@ test("up: 300 concurrent connections share one helper and arrive intact", async 
 });
 
 test("host service: spliced from the hub to the host, exact both ways; close leaves no helper", async () => {
-  const echo = createServer({ allowHalfOpen: true }, (s) => {
-    s.on("error", () => {});
-    s.pipe(s);
-  });
-  echo.listen(0, "127.0.0.1");
-  await once(echo, "listening");
-  cleanups.push(() => echo.close());
-  const echoPort = (echo.address() as AddressInfo).port;
+  const { port: echoPort } = await hostEcho(cleanups);
   const handle: ForwardHandle = await agent.hostService({ address: ADDR, port: 3306, protocol: "TCP" }, { host: "127.0.0.1", port: echoPort });
   try {
     assert.equal(helpers(), [`127.0.0.1 ${echoPort}`]);
