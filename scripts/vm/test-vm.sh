@@ -13,6 +13,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 log() { printf 'test-vm: %s\n' "$*" >&2; }
+# shellcheck source=../lib/totals.sh
+. scripts/lib/totals.sh
 [ "$(id -u)" -eq 0 ] || { log "run as root (libvirt's system connection, the box build)"; exit 1; }
 
 export VAGRANT_DEFAULT_PROVIDER=libvirt
@@ -24,11 +26,14 @@ domain=svcd-default
 network=svcd-vm
 # vagrant-libvirt uploads the box into the pool as svcd-VAGRANTSLASH-debian12_vagrant_box_image_<version>_<n>_box.img
 box_volumes() { virsh vol-list --pool default 2>/dev/null | awk '$1 ~ /^svcd-VAGRANTSLASH-debian12_vagrant_box_image_/ { print $1 }'; }
-passed=0 failed=0 skipped=0
+remove_box_volumes() {
+  local volume
+  for volume in $(box_volumes); do virsh vol-delete --pool default "$volume" >/dev/null; done
+}
 check() { # check <name> <command...>: one of this script's own checks, counted
   local name="$1"
   shift
-  if "$@"; then passed=$((passed + 1)); log "ok: $name"; else failed=$((failed + 1)); log "FAILED: $name"; fi
+  if "$@"; then totals_passed=$((totals_passed + 1)); log "ok: $name"; else totals_failed=$((totals_failed + 1)); log "FAILED: $name"; fi
 }
 elapsed() { echo "$(($(date +%s) - $1)) s"; }
 # Vagrant redraws progress lines with \r: keep the log to whole lines, without them.
@@ -40,8 +45,7 @@ cleanup() {
   [ -z "$cleaned" ] || return 0
   cleaned=1
   if [ -f .vagrant/machines/default/libvirt/id ]; then vagrant destroy -f >&2 || log "vagrant destroy failed"; fi
-  local volume
-  for volume in $(box_volumes); do virsh vol-delete --pool default "$volume" >/dev/null; done
+  remove_box_volumes
 }
 interrupted() {
   log "interrupted: destroying the VM"
@@ -60,8 +64,7 @@ t_box=$(date +%s)
 bash scripts/vm/build-box.sh --add 2>&1 >/dev/null | quiet_progress >&2
 log "time: box ready in $(elapsed "$t_box")"
 # A box volume left in the pool by an earlier build would be used instead of this build's image.
-cleanup
-cleaned=
+remove_box_volumes
 kernel="$(ls "$cache"/*/vmlinuz | head -n1)"
 SVCD_VM_DRIVER="$(bash scripts/vm/kvm-probe.sh "$kernel")"
 export SVCD_VM_DRIVER
@@ -75,16 +78,11 @@ out="$(mktemp)"
 status=0
 vagrant ssh -c "sudo SVCD_VM_SUITE=${SVCD_VM_SUITE:-smoke} bash /vagrant/scripts/vm/in-vm.sh" -- -q 2>&1 | tee "$out" >&2 || status=$?
 log "time: tests inside the VM in $(elapsed "$t_tests")"
-totals="$(tr -d '\r' <"$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n1 || true)"
-rm -f "$out"
-if [ -n "$totals" ]; then
-  passed=$((passed + $(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$totals")))
-  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$totals")))
-  if [[ "$totals" =~ ([0-9]+)\ skipped ]]; then skipped=$((skipped + BASH_REMATCH[1])); fi
-else
+if ! totals_add "$out"; then
   log "the VM's tests ended without their total line (exit $status)"
-  failed=$((failed + 1))
+  totals_failed=$((totals_failed + 1))
 fi
+rm -f "$out"
 
 t_down=$(date +%s)
 cleanup
@@ -94,7 +92,5 @@ check "no network left" bash -c "! virsh net-info $network >/dev/null 2>&1"
 check "no volume left" bash -c "! virsh vol-list --pool default 2>/dev/null | grep -q svcd"
 if [ -n "$started_libvirt" ]; then bash scripts/vm/host.sh --stop; started_libvirt=; fi
 log "time: all in $(elapsed "$t0")"
-line="$passed passed, $failed failed"
-[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
-echo "$line"
-[ "$failed" -eq 0 ]
+totals_line
+[ "$totals_failed" -eq 0 ]
