@@ -16,6 +16,8 @@ image_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 log() { printf 'test-images: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib/debian-slim.sh
+. "$here/lib/debian-slim.sh"
 
 for tool in /bin/busybox mmdebstrap tar flock sha256sum node; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh"
@@ -23,7 +25,7 @@ done
 
 key="$(
   {
-    cat "${BASH_SOURCE[0]}" "$here/oci-layout.mjs"
+    cat "${BASH_SOURCE[0]}" "$here/oci-layout.mjs" "$here/lib/debian-slim.sh"
     dpkg-query -W -f='${Package}=${Version}\n' busybox-static mmdebstrap
     echo "$arch"
     if [ -f "$sources" ]; then cat "$sources"; fi
@@ -84,12 +86,7 @@ debian_image() {
   local started=$SECONDS
   log "building $name (mmdebstrap bookworm + $include, about a minute)"
   mmdebstrap --variant=minbase --include="$include" --format=tar \
-    --aptopt='Acquire::Check-Valid-Until "false"' \
-    --aptopt='Acquire::Languages "none"' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    "${debian_slim_opts[@]}" \
     --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' \
     bookworm "$work/$name.tar" "${mirror[@]}"
   # Device nodes are the runtime's business (and cannot be created in a user namespace): keep /dev empty.

@@ -19,6 +19,8 @@ disk_size=16G
 
 log() { printf 'build-box: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=../lib/debian-slim.sh
+. "$here/../lib/debian-slim.sh"
 
 add=
 case "${1:-}" in
@@ -47,7 +49,7 @@ npm_version="$(npm --version)"
 
 key="$(
   {
-    cat "${BASH_SOURCE[0]}" "$here/box/"*
+    cat "${BASH_SOURCE[0]}" "$here/box/"* "$here/../lib/debian-slim.sh"
     printf '%s\n' "${packages[@]}" "${base[@]}" "nodejs=$node_version" "npm=$npm_version" "$(dpkg --print-architecture)"
     if [ -f "$sources" ]; then cat "$sources"; fi
     cat "$vagrant_key"
@@ -86,12 +88,7 @@ else
   log "mmdebstrap bookworm with ${#base[@]} + ${#packages[@]} packages (a few minutes)"
   # The policy-rc.d hook keeps package scripts from starting services in the chroot (mariadb among them).
   mmdebstrap --variant=minbase --include="$include" --format=directory \
-    --aptopt='Acquire::Check-Valid-Until "false"' \
-    --aptopt='Acquire::Languages "none"' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    "${debian_slim_opts[@]}" \
     --essential-hook='printf "#!/bin/sh\nexit 101\n" >"$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
     --customize-hook="copy-in $work/debs/nodejs.deb /tmp" \
     --customize-hook='set -e; chroot "$1" apt-get install -y -qq --no-install-recommends /tmp/nodejs.deb >/dev/null; rm -f "$1/tmp/nodejs.deb"' \
