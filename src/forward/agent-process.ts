@@ -27,6 +27,8 @@ const log = debug("forward");
 
 /** How much of the agent's stderr is kept for error messages. */
 const STDERR_TAIL_BYTES = 4096;
+/** How long a call whose send broke waits for the agent's exit, to quote it, before failing with the send error. */
+const DYING_GRACE_MS = 2000;
 
 /** How long the agent may take to answer a request (a probe: its own timeout on top). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -179,10 +181,18 @@ export class AgentProcess {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.child.send(msg, handle, {}, (err) => {
         if (!err) return;
-        // The channel closed under the send: the agent is dying, and failAll rejects this call with how it ended
-        // (its exit status or signal) once it has; any other send error fails the call at once.
-        if (!this.child.connected) return void this.exited.then(() => done(() => reject(this.gone())));
-        done(() => reject(new EngineUnavailableError(`could not send ${body.op} to the forward agent: ${err.message}`, { cause: err })));
+        // The channel closed or broke under the send (EPIPE can come before the disconnect is seen): the agent is
+        // dying, and failAll rejects this call with how it ended (its exit status or signal) once it has. Should
+        // it not exit, or on any other send error, the call fails with the send error.
+        const sendError = () => new EngineUnavailableError(`could not send ${body.op} to the forward agent: ${err.message}`, { cause: err });
+        if (!this.child.connected || isBrokenChannel(err)) {
+          const grace = setTimeout(() => done(() => reject(sendError())), DYING_GRACE_MS);
+          return void this.exited.then(() => {
+            clearTimeout(grace);
+            done(() => reject(this.gone()));
+          });
+        }
+        done(() => reject(sendError()));
       });
     });
   }
@@ -264,6 +274,12 @@ export class AgentProcess {
 }
 
 /** True for a net.Socket that came with an IPC message. */
+/** A write to the IPC channel failed because the other end is gone (the agent died or is dying). */
+function isBrokenChannel(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_IPC_CHANNEL_CLOSED";
+}
+
 function isSocket(handle: unknown): handle is Socket {
   return handle instanceof Socket;
 }
