@@ -20,7 +20,8 @@ import type { HostAdapter } from "./host-adapter.js";
 import type { ImageResolver } from "./image-resolver.js";
 import { makePlan, type Plan, type PlannedBinding, type PlannedMount, type PlannedStep } from "./plan.js";
 import { fileLayerTar } from "./steps/file-layer.js";
-import type { ServiceManager } from "./services/service-manager.js";
+import type { BoundServices, ServiceManager } from "./services/service-manager.js";
+import { bindInBackground } from "./services/service-bindings.js";
 import type { SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
@@ -198,15 +199,22 @@ export class Evaluator {
     const { mounts, volumes } = await this.#deps.volumes.mountPlanned(step.mounts, signal);
     const undo: (() => Promise<void> | void)[] = [];
     try {
-      // Bound services start (healthy) before the client runs; one that exits cancels the client.
-      const bound = step.bindings.length > 0 ? await this.#deps.services().bind(step.bindings, signal) : undefined;
-      if (bound) undo.push(() => bound.release());
-      const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
+      // Bound services start (to healthy) while the client's network, container and task are made; its process
+      // starts once they are up (beforeStart), and one that exits meanwhile cancels it.
+      const services = this.#deps.services();
+      const binding = step.bindings.length > 0 ? bindInBackground((b, s) => services.bind(b, s), step.bindings, signal) : undefined;
+      if (binding) undo.push(() => binding.release());
+      let bound: BoundServices | undefined;
       const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
       // Every exec joins the hub: it reaches the session's services by name and the outside through egress
       // (apt-get, pip). Its network goes away after its result is back: the caller does not wait for CNI DEL.
-      const net = await this.#deps.network.attach(id, { hostname: hostHash(key), aliases: bound?.aliases ?? [], signal: runSignal });
-      undo.push(() => this.#deps.network.detachLater(net));
+      // The attach runs while the snapshot and container are made; the task is created once it is done.
+      const network = this.#deps.network;
+      const pending = await network.attachInBackground(id, { hostname: hostHash(key), aliases: [], signal });
+      undo.push(async () => {
+        const attached = await pending.attached.catch(() => undefined);
+        if (attached) network.detachLater(attached);
+      });
       try {
         return await client.withLeaseScope(
           async (leased) => {
@@ -222,23 +230,32 @@ export class Evaluator {
               ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
               ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
               mounts,
-              networkNamespace: net.netnsPath,
-              hostsFile: net.hostsPath,
-              resolvConf: net.resolvConfPath,
+              networkNamespace: pending.netnsPath,
+              hostsFile: pending.hostsPath,
+              resolvConf: pending.resolvConfPath,
               hostname: hostHash(key),
               labels: { [OWNER.kind]: "exec" },
               owner,
               paths,
               runner,
-              ...(runSignal ? { signal: runSignal } : {}),
+              ...(signal ? { signal } : {}),
               maxOutputBytes: 64 * 1024 * 1024,
-              beforeStart: net.admitted,
+              beforeCreate: async () => void (await pending.attached),
+              beforeStart: async () => {
+                const net = await pending.attached;
+                if (binding) {
+                  bound = await binding.bound;
+                  await net.setAliases(bound.aliases);
+                }
+                await net.admitted();
+              },
               onExit: async ({ snapshotKey }) => {
                 if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
                 stored = await cache.storeOutputs(leased, result, signal);
                 await cache.commit(leased, { name: key, key: snapshotKey, labels: { ...BuildCache.labels(key), ...stored } }, signal);
               },
             });
+            const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
             try {
               const { exitCode } = await task.wait({ signal: runSignal });
               const out = task.output();

@@ -111,6 +111,11 @@ export interface StartContainerOptions extends OutputOptions {
    * network port's admission) overlaps the task's creation. A throw fails the start; everything made is removed.
    */
   beforeStart?: () => Promise<void>;
+  /**
+   * Awaited once the snapshot and container record exist and before the task is created: what the task needs to
+   * exist by then (the files its spec names, such as the netns) is made meanwhile. A throw fails the start.
+   */
+  beforeCreate?: () => Promise<void>;
   paths: Paths;
   runner: ProcessRunner;
   signal?: AbortSignal;
@@ -196,6 +201,7 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
         if (exitStatus !== undefined && !signal?.aborted) await onExit({ containerId: id, snapshotter, snapshotKey: id, exitCode: exitStatus });
       });
     }
+    if (opts.beforeCreate) await opts.beforeCreate();
     throwIfAborted(signal);
 
     const created = await client.tasks.create({ container_id: id, rootfs, ...io.paths, terminal: false });

@@ -11,11 +11,14 @@ import type { PlannedBinding } from "../plan.js";
 import { LogWatch } from "./log-watch.js";
 import { waitUntilReady } from "./readiness.js";
 import { RunningService } from "./running-service.js";
-import type { BoundServices } from "./service-bindings.js";
+import { bindInBackground, type BoundServices } from "./service-bindings.js";
 import type { ServiceLogs } from "./service-logs.js";
 import type { ServiceManagerDeps } from "./service-manager.js";
 
 const log = debug("service");
+
+/** A service without bindings: nothing to alias, nothing that can fail it. */
+const NO_BINDINGS: BoundServices = { aliases: [], signal: new AbortController().signal, release: () => {} };
 
 /** The readiness checks' default overall limit. */
 export const DEFAULT_HEALTHCHECK_TIMEOUT_MS = 60_000;
@@ -44,14 +47,17 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("%s: cleanup: %s", id, err));
   };
   try {
-    // A service's own bindings start with it and stay up while it runs.
-    const bound = await ctx.bind(plan.bindings, signal);
-    undo.push(() => bound.release());
+    // A service's own bindings start with it (to healthy, while its network and task are made: its process starts
+    // once they are up) and stay up while it runs.
+    const binding = plan.bindings.length > 0 ? bindInBackground(ctx.bind, plan.bindings, signal) : undefined;
+    if (binding) undo.push(() => binding.release());
+    let bound: BoundServices = NO_BINDINGS;
     // Cache volumes (a LOCKED one included) are held for the service's whole life.
     const { mounts, volumes } = await ctx.deps.volumes.mountPlanned(plan.mounts, signal);
     for (const v of volumes) undo.push(() => v.release());
-    const net = await network.attach(id, { hostname, aliases: bound.aliases, signal });
-    undo.push(() => net.detach());
+    // The attach runs while the snapshot and container are made; the task is created once it is done.
+    const pending = await network.attachInBackground(id, { hostname, aliases: [], signal });
+    undo.push(async () => (await pending.attached.catch(() => undefined))?.detach());
     const logs = ctx.openLogs(key, hostname, id);
     undo.push(() => logs.close());
     // Watching before the process starts: a line it prints at once still counts.
@@ -65,9 +71,9 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       cwd: plan.config.workdir,
       user: plan.config.user || "0:0",
       mounts,
-      networkNamespace: net.netnsPath,
-      hostsFile: net.hostsPath,
-      resolvConf: net.resolvConfPath,
+      networkNamespace: pending.netnsPath,
+      hostsFile: pending.hostsPath,
+      resolvConf: pending.resolvConfPath,
       hostname,
       ...(def.insecureRootCapabilities === true ? { insecureRootCapabilities: true } : {}),
       labels: {
@@ -81,10 +87,19 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       maxOutputBytes: 64 * 1024,
       onStdout: (chunk) => logs.write(chunk),
       onStderr: (chunk) => logs.write(chunk),
-      beforeStart: net.admitted,
+      beforeCreate: async () => void (await pending.attached),
+      beforeStart: async () => {
+        const net = await pending.attached;
+        if (binding) {
+          bound = await binding.bound;
+          await net.setAliases(bound.aliases);
+        }
+        await net.admitted();
+      },
       signal,
     });
     undo.push(() => task.delete());
+    const net = await pending.attached; // settled before the task was created
     const names = [hostname, ctx.fullName(hostname)];
     const service = new RunningService({
       key,
@@ -93,7 +108,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       network: net,
       logs,
       volumes,
-      releaseBindings: () => bound.release(),
+      releaseBindings: () => void binding?.release(),
       unpublish: () => network.unpublish(id),
       onTeardown: (finished) => ctx.track(id, finished),
     });

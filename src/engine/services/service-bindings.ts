@@ -2,7 +2,7 @@
 // container runs, and held until release(). If one fails, the acquisitions still under way are cancelled and every
 // reference already taken is released, so no other binding's service is kept alive by a run that never happened.
 import { setMaxListeners } from "node:events";
-import { ServiceError } from "../../common/errors.js";
+import { CancelledError, ServiceError } from "../../common/errors.js";
 import type { ServiceLease } from "./service-registry.js";
 
 /** What a binder sees of a bound service. */
@@ -67,4 +67,34 @@ export async function bindServices<B extends { alias: string }, S extends Bindab
     });
   }
   return { aliases: acquired.map(({ alias, lease }) => ({ alias, ip: lease.service.ip })), signal: exited.signal, release };
+}
+
+/** Bindings acquired in the background while their container is made (bindInBackground). */
+export interface PendingBindings {
+  /** Settles with the bindings: await it before the container's process starts. */
+  readonly bound: Promise<BoundServices>;
+  /** Cancels the acquisition if it is still under way, waits for it to settle and releases what it holds. */
+  release(): Promise<void>;
+}
+
+/**
+ * Starts `bind` without waiting for it, so a container's network, snapshot and task are made while its bound
+ * services come up (the process still starts only once they are healthy). `release()` is the undo, for the
+ * container that was never started as for one that has finished.
+ */
+export function bindInBackground<B>(
+  bind: (bindings: B[], signal: AbortSignal) => Promise<BoundServices>,
+  bindings: B[],
+  signal?: AbortSignal,
+): PendingBindings {
+  const cancel = new AbortController();
+  const bound = bind(bindings, signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal);
+  bound.catch(() => {}); // its failure reaches the caller through `bound`, or is dropped by release()
+  return {
+    bound,
+    release: async () => {
+      cancel.abort(new CancelledError("the container the bindings were for was not started"));
+      (await bound.catch(() => undefined))?.release();
+    },
+  };
 }

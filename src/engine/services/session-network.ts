@@ -3,6 +3,7 @@
 // file (rewritten in place when a service starts or stops) plus its own binding aliases. Other sessions never see
 // these names.
 import { debug } from "../../common/debug.js";
+import { InternalError } from "../../common/errors.js";
 import { hostHash } from "../../definition/index.js";
 import { SessionFirewall, type HostsEntry, type HostsStore, type HubNetwork } from "../../network/index.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
@@ -29,7 +30,21 @@ export interface AttachedContainer {
    * from it): await it before the container's process starts (startContainer's beforeStart). It runs meanwhile.
    */
   admitted(): Promise<void>;
+  /**
+   * Replaces the container's own binding aliases (its hosts file is rewritten in place): for bindings that come up
+   * while the container is being made, set before its process starts.
+   */
+  setAliases(aliases: AttachOptions["aliases"]): Promise<void>;
   detach(): Promise<void>;
+}
+
+/** An attach under way (SessionNetwork.attachInBackground): the paths a spec names, and the attach itself. */
+export interface PendingAttach {
+  netnsPath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  /** Settles with the attached container; await it before the task is created (startContainer's beforeCreate). */
+  attached: Promise<AttachedContainer>;
 }
 
 export class SessionNetwork {
@@ -96,6 +111,7 @@ export class SessionNetwork {
         netnsPath: net.netnsPath,
         ...files,
         admitted: () => admitted,
+        setAliases: (aliases) => this.#setOwn(id, aliases),
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
@@ -113,6 +129,20 @@ export class SessionNetwork {
       await this.#store.remove(id).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Starts attach() without waiting for it, so the container's snapshot and record are made meanwhile; the files
+   * it will create are known at once. The caller's undo is `detachLater(await attached)` (a failed attach has undone
+   * itself).
+   */
+  async attachInBackground(id: string, opts: AttachOptions): Promise<PendingAttach> {
+    const hub = await this.#hub();
+    const netnsPath = hub.containerNetnsPath(id);
+    const { hostsPath, resolvConfPath } = this.#store.filesOf(id);
+    const attached = this.attach(id, opts);
+    attached.catch(() => {}); // the caller awaits it in beforeCreate, or in its undo
+    return { netnsPath, hostsPath, resolvConfPath, attached };
   }
 
   /** Detaches a container without making the caller wait; `drain()` waits for every such detach. */
@@ -147,6 +177,23 @@ export class SessionNetwork {
     if (!this.#published.delete(id)) return Promise.resolve();
     this.#version++;
     return this.#rewriteAll();
+  }
+
+  /**
+   * Sets a member's own alias entries and rewrites its file, in the same queue as the session's rewrites (so an
+   * earlier rendering never lands after it). Rejects when the file could not be written.
+   */
+  #setOwn(id: string, aliases: AttachOptions["aliases"]): Promise<void> {
+    if (!this.#members.has(id)) return Promise.reject(new InternalError(`${id} is not attached to the session network`));
+    this.#members.set(id, aliases.map(({ alias, ip }) => ({ ip, names: [alias] })));
+    const write = this.#writing.then(async () => {
+      const own = this.#members.get(id);
+      if (own === undefined) return; // detached meanwhile
+      const [missing] = await this.#store.setEntriesMany([{ id, entries: this.#entriesFor(own) }]);
+      if (missing) throw new InternalError(`the hosts file of ${id} is gone`);
+    });
+    this.#writing = write.catch(() => {});
+    return write;
   }
 
   #entriesFor(own: HostsEntry[]): HostsEntry[] {

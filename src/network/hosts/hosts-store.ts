@@ -225,6 +225,12 @@ export class HostsStore {
     return join(this.#paths.hostsDir, id);
   }
 
+  /** Where create() puts the container's files (a spec may name them before they exist). */
+  filesOf(id: string): HostsFiles {
+    validateContainerId(id);
+    return this.#files(id);
+  }
+
   #files(id: string): HostsFiles {
     const dir = this.#dir(id);
     return { hostsPath: join(dir, "hosts"), resolvConfPath: join(dir, "resolv.conf"), hostnamePath: join(dir, "hostname") };

@@ -144,6 +144,12 @@ export class HubNetwork {
   }
 
   /** A netns for the container, attached to the hub bridge with an address from IPAM; nothing is left on failure. */
+  /** The netns file addContainer(id) creates (a spec may name it before it exists). */
+  containerNetnsPath(id: string): string {
+    validateContainerId(id);
+    return this.#paths.containerNetns(id);
+  }
+
   async addContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<ContainerNetwork> {
     validateContainerId(id);
     if (!this.#ref) throw new InternalError(`hub network released: cannot add container ${id}`);

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { type Client, type Container, type Service } from "../../../src/index.js";
 import { connect } from "../../rig/connect.js";
 import { ContainerdClient } from "../../../src/containerd/index.js";
+import { hostHash } from "../../../src/definition/index.js";
 import { gate, within, type Gate } from "../../helpers/gate.js";
 import { rejectsWith } from "../../helpers/errors.js";
 
@@ -62,18 +63,18 @@ class GateServer {
   }
 }
 
-/** containerd's /tasks/exit events of the test namespace, by container id. */
-class TaskExits {
+/** containerd's task events of one topic (/tasks/exit, /tasks/create) in the test namespace, by container id. */
+class TaskEvents {
   readonly #cd: ContainerdClient;
   readonly #stop = new AbortController();
   readonly #seen: string[] = [];
   readonly #waiters: { match: (id: string) => boolean; g: Gate<string> }[] = [];
 
-  constructor(address: string) {
+  constructor(address: string, readonly topic: string) {
     const cd = new ContainerdClient({ address, namespace: NAMESPACE });
     this.#cd = cd;
     void (async () => {
-      for await (const ev of cd.subscribe([`topic=="/tasks/exit",namespace=="${NAMESPACE}"`], { signal: this.#stop.signal })) {
+      for await (const ev of cd.subscribe([`topic=="${topic}",namespace=="${NAMESPACE}"`], { signal: this.#stop.signal })) {
         const id = String(ev.event.container_id ?? "");
         // An exec's exit carries its exec id in id; the task's own exit has id == container_id.
         if (ev.event.id !== undefined && ev.event.id !== id) continue;
@@ -83,19 +84,54 @@ class TaskExits {
     })();
   }
 
-  /** Resolves with the id of the first service container whose id contains `part` to exit (seen ones included). */
-  exitOf(part: string, ms = 30_000): Promise<string> {
+  /** How many events were seen so far: `first(part, mark())` then ignores those. */
+  mark(): number {
+    return this.#seen.length;
+  }
+
+  /**
+   * Resolves with the id of the first container whose id contains `part` to have the event, among those seen from
+   * the `from`th on (earlier ones included, from 0).
+   */
+  first(part: string, from = 0, ms = 30_000): Promise<string> {
     const match = (id: string) => id.includes(part);
     const g = gate<string>();
-    const already = this.#seen.find(match);
+    const already = this.#seen.slice(from).find(match);
     if (already) g.open(already);
     else this.#waiters.push({ match, g });
-    return within(g.promise, ms, `exit of a container named *${part}*`);
+    return within(g.promise, ms, `${this.topic} of a container named *${part}*`);
+  }
+
+  /** Resolves with the id of the first container whose id contains `part` to exit. */
+  exitOf(part: string, ms = 30_000): Promise<string> {
+    return this.first(part, 0, ms);
   }
 
   close(): void {
     this.#stop.abort();
     this.#cd.close();
+  }
+}
+
+/** The status of the container's task (RUNNING, CREATED, STOPPED…), or "" when it has none. */
+async function taskStatus(id: string): Promise<string> {
+  const cd = new ContainerdClient({ address: process.env.CONTAINERD_ADDRESS!, namespace: NAMESPACE });
+  try {
+    const { tasks } = await cd.tasks.list({});
+    return tasks.find((t) => t.id === id)?.status ?? "";
+  } finally {
+    cd.close();
+  }
+}
+
+/** The session's containers (exec and service) still in containerd whose ids contain `part`. */
+async function containersOf(part: string): Promise<string[]> {
+  const cd = new ContainerdClient({ address: process.env.CONTAINERD_ADDRESS!, namespace: NAMESPACE });
+  try {
+    const { containers } = await cd.containers.list({});
+    return containers.map((c) => c.id).filter((id) => id.includes(part));
+  } finally {
+    cd.close();
   }
 }
 
@@ -123,14 +159,16 @@ interface Ctx {
   client: Client;
   gates: GateServer;
   gateSvc: Service;
-  exits: TaskExits;
+  exits: TaskEvents;
+  creates: TaskEvents;
 }
 const test = suite<Ctx>("lifecycle races");
 
 test.before(async (ctx) => {
   ctx.gates = new GateServer();
   await ctx.gates.listen();
-  ctx.exits = new TaskExits(process.env.CONTAINERD_ADDRESS!);
+  ctx.exits = new TaskEvents(process.env.CONTAINERD_ADDRESS!, "/tasks/exit");
+  ctx.creates = new TaskEvents(process.env.CONTAINERD_ADDRESS!, "/tasks/create");
   ctx.client = await connect({ namespace: NAMESPACE, sessionId: SESSION, serviceGracePeriodMs: GRACE_MS });
   ctx.gateSvc = ctx.client.host().service([{ backend: ctx.gates.port }]);
 });
@@ -138,8 +176,11 @@ test.after(async (ctx) => {
   ctx.gates.close();
   await ctx.client.close();
   ctx.exits.close();
+  ctx.creates.close();
 });
 
+/** The session's exec containers are named svcd-<session hash>-exec-<random>. */
+const EXEC_PREFIX = `svcd-${hostHash(SESSION)}-exec-`;
 const busybox = (c: Client): Container => c.container().from("busybox").withEnvVariable("BUST", unique());
 
 /** A busybox httpd on 8080 that first waits for the test to open `/<name>` on the gate; hostname `<name>`. */
@@ -165,6 +206,54 @@ test("one binding fails while another is still starting: the other's reference i
   ctx.gates.open(`/slow${n}`);
   await ctx.exits.exitOf(`slow${n}`);
   assert.equal(await runningTasks(`slow${n}`), []);
+});
+
+test("a client's container and task are made while its bound service starts; its process starts once it is healthy", async (ctx) => {
+  const name = `early${unique().replace(/[^a-z0-9]/g, "").slice(-8)}`;
+  const svc = gatedHttpd(ctx, name);
+  const mark = ctx.creates.mark();
+  const run = busybox(ctx.client).withServiceBinding("web", svc).withExec(["wget", "-qO-", "http://web:8080/"]).stdout();
+  run.catch(() => {});
+  await ctx.gates.arrived(`/${name}`); // the service's process runs and is not healthy: it waits on the gate
+  const exec = await ctx.creates.first(EXEC_PREFIX, mark);
+  assert.is(await taskStatus(exec), "CREATED", "the client's task exists, its process has not started");
+  ctx.gates.open(`/${name}`);
+  assert.is(await run, name, "the alias set once the service was up resolves");
+  await svc.stop();
+});
+
+test("a service's own bound service starts while its container and task are made; the alias works once it is up", async (ctx) => {
+  const n = unique().replace(/[^a-z0-9]/g, "").slice(-8);
+  const inner = gatedHttpd(ctx, `inner${n}`);
+  const outer = busybox(ctx.client).withServiceBinding("inner", inner).withExposedPort(8080)
+    .withEntrypoint(["sh", "-c", "mkdir -p /www && wget -qO /www/index.html http://inner:8080/ && exec httpd -f -p 8080 -h /www"])
+    .asService().withHostname(`outer${n}`);
+  const mark = ctx.creates.mark();
+  const starting = outer.start();
+  starting.catch(() => {});
+  await ctx.gates.arrived(`/inner${n}`);
+  const id = await ctx.creates.first(`-svc-outer${n}`, mark);
+  assert.is(await taskStatus(id), "CREATED", "the outer service's task exists, its process has not started");
+  ctx.gates.open(`/inner${n}`);
+  await starting;
+  assert.is(await busybox(ctx.client).withServiceBinding("web", outer).withExec(["wget", "-qO-", "http://web:8080/"]).stdout(), `inner${n}`);
+  await outer.stop();
+  await inner.stop();
+});
+
+test("a bound service that fails while the client's container is made: its error, and the client's container is gone", async (ctx) => {
+  const n = unique().replace(/[^a-z0-9]/g, "").slice(-8);
+  const failing = busybox(ctx.client).withServiceBinding("gate", ctx.gateSvc).withExposedPort(8080)
+    .withEntrypoint(["sh", "-c", `wget -qO- http://gate:${ctx.gates.port}/dies${n}; exit 9`]).asService().withHostname(`dies${n}`);
+  const marker = `client-${n}`;
+  const mark = ctx.creates.mark();
+  const run = busybox(ctx.client).withEnvVariable("MARK", marker).withServiceBinding("web", failing).withExec(["true"]).sync();
+  run.catch(() => {});
+  await ctx.gates.arrived(`/dies${n}`);
+  const exec = await ctx.creates.first(EXEC_PREFIX, mark); // made while the service started
+  ctx.gates.open(`/dies${n}`);
+  await rejectsWith(run, "SERVICE_FAILED", /exited with code 9/);
+  assert.equal(await containersOf(exec), [], "the client's container was removed before the call failed");
 });
 
 test("an aborted start() leaves nothing pinned or running", async (ctx) => {
