@@ -94,6 +94,11 @@ export interface ProcessRunner {
   spawn(file: string, args: readonly string[], options?: SpawnHelperOptions): ChildProcess;
   /** Run a short helper to completion and collect its output; never throws for a non-zero exit. */
   run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /**
+   * The path through which this process reaches `path` as the helpers see it (their mount namespace), for reads
+   * that need no helper: the path itself when they share this process's, /proc/<pid>/root<path> when not.
+   */
+  helperView?(path: string): string;
 }
 
 /** Runs helpers in the caller's own namespaces: the identity, used when the engine runs as root. */

@@ -208,7 +208,8 @@ export class Evaluator {
       const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
       // Every exec joins the hub: it reaches the session's services by name and the outside through egress
       // (apt-get, pip). Its network goes away after its result is back: the caller does not wait for CNI DEL.
-      // The attach runs while the snapshot and container are made; the task is created once it is done.
+      // The attach runs while the snapshot and record are made: the task is created once its netns and files exist,
+      // and its process starts once it is on the bridge.
       const network = this.#deps.network;
       const pending = await network.attachInBackground(id, { hostname: hostHash(key), aliases: [], signal });
       undo.push(async () => {
@@ -240,13 +241,11 @@ export class Evaluator {
               runner,
               ...(signal ? { signal } : {}),
               maxOutputBytes: 64 * 1024 * 1024,
-              beforeCreate: async () => void (await pending.attached),
+              beforeCreate: () => pending.created,
               beforeStart: async () => {
                 const net = await pending.attached;
-                if (binding) {
-                  bound = await binding.bound;
-                  await net.setAliases(bound.aliases);
-                }
+                if (binding) bound = await binding.bound;
+                await net.writeHosts(bound?.aliases ?? []);
                 await net.admitted();
               },
               onExit: async ({ snapshotKey }) => {

@@ -120,7 +120,7 @@ export class ForwardAgent {
   }
 
   /**
-   * Retries probe with backoff 100 ms → 1 s until it connects, `timeoutMs` passes (TimeoutError) or `signal`
+   * Retries probe with backoff 5 ms → 1 s (PROBE_BACKOFF) until it connects, `timeoutMs` passes (TimeoutError) or `signal`
    * aborts (CancelledError); `shouldStop()` lets the caller end early (the service exited): CancelledError too.
    */
   waitForPort(ip: string, port: number, opts: WaitForPortOptions): Promise<void> {

@@ -32,7 +32,15 @@ export const systemClock: WaitClock = {
   sleep: (ms, signal) => sleep(ms, undefined, { signal }),
 };
 
-/** Probes ip:port with backoff (100 ms → 1 s) until it accepts; rejects with TimeoutError or CancelledError. */
+/**
+ * The probes' backoff: 5 ms doubling to 1 s (5, 10, 20, 40, 80, 160, 320, 640, then 1000). A refused connect in the
+ * hub costs well under a millisecond, and a service usually listens within a few ms of its start: a first retry at
+ * 100 ms (DESIGN.md §3's schedule) left S1 waiting ~95 ms for a port that had opened meanwhile. From 640 ms on it is
+ * DESIGN's schedule again.
+ */
+export const PROBE_BACKOFF = { initialMs: 5, maxMs: 1000 } as const;
+
+/** Probes ip:port with backoff (PROBE_BACKOFF) until it accepts; rejects with TimeoutError or CancelledError. */
 export async function waitForPort(probe: PortProbe, ip: string, port: number, opts: WaitForPortOptions, clock: WaitClock = systemClock): Promise<void> {
   checkEndpoint(ip, port);
   checkTimeout(opts.timeoutMs, "timeoutMs");
@@ -52,7 +60,7 @@ export async function waitForPort(probe: PortProbe, ip: string, port: number, op
     const left = deadline - clock.now();
     if (left <= 0) break;
     try {
-      await clock.sleep(Math.min(backoffDelay(attempt), left), signal);
+      await clock.sleep(Math.min(backoffDelay(attempt, PROBE_BACKOFF), left), signal);
     } catch (err) {
       throw new CancelledError(`waiting for ${ip}:${port} cancelled`, { cause: signal?.reason ?? err });
     }

@@ -43,6 +43,13 @@ export class NamespaceRunner implements ProcessRunner {
     return [...enter, `--wd=${cwd ?? "/"}`, "--", file, ...args];
   }
 
+  /** `path` in the supervisor's mount namespace, reached from this one through /proc/<pid>/root. */
+  helperView(path: string): string {
+    const pid = this.#holder();
+    if (!Number.isSafeInteger(pid) || pid <= 1) throw new EngineUnavailableError(`the rootless engine's namespaces are not held by a live process (pid ${pid})`);
+    return `/proc/${pid}/root${path}`;
+  }
+
   spawn(file: string, args: readonly string[], options: SpawnHelperOptions = {}): ChildProcess {
     // A helper that is not installed fails as it does on the host (the spawn's ENOENT, which callers turn into
     // "X is not installed: apt-get install …"), not as nsenter's exit 127. The mount namespace shares the host's

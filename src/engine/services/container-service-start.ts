@@ -55,7 +55,8 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     // Cache volumes (a LOCKED one included) are held for the service's whole life.
     const { mounts, volumes } = await ctx.deps.volumes.mountPlanned(plan.mounts, signal);
     for (const v of volumes) undo.push(() => v.release());
-    // The attach runs while the snapshot and container are made; the task is created once it is done.
+    // The attach runs while the snapshot and record are made: the task is created once its netns and files exist,
+    // and its process starts once it is on the bridge.
     const pending = await network.attachInBackground(id, { hostname, aliases: [], signal });
     undo.push(async () => (await pending.attached.catch(() => undefined))?.detach());
     const logs = ctx.openLogs(key, hostname, id);
@@ -87,19 +88,17 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       maxOutputBytes: 64 * 1024,
       onStdout: (chunk) => logs.write(chunk),
       onStderr: (chunk) => logs.write(chunk),
-      beforeCreate: async () => void (await pending.attached),
+      beforeCreate: () => pending.created,
       beforeStart: async () => {
         const net = await pending.attached;
-        if (binding) {
-          bound = await binding.bound;
-          await net.setAliases(bound.aliases);
-        }
+        if (binding) bound = await binding.bound;
+        await net.writeHosts(bound.aliases);
         await net.admitted();
       },
       signal,
     });
     undo.push(() => task.delete());
-    const net = await pending.attached; // settled before the task was created
+    const net = await pending.attached; // settled before the process started (beforeStart)
     const names = [hostname, ctx.fullName(hostname)];
     const service = new RunningService({
       key,

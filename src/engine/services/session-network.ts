@@ -31,10 +31,11 @@ export interface AttachedContainer {
    */
   admitted(): Promise<void>;
   /**
-   * Replaces the container's own binding aliases (its hosts file is rewritten in place): for bindings that come up
-   * while the container is being made, set before its process starts.
+   * Writes its hosts file as its process must first see it: its own address (leased after the file was made), the
+   * session's services, and `aliases` as its binding aliases (replacing those it was attached with; bindings come up
+   * while the container is made). Await it before the process starts; later changes are rewritten in place.
    */
-  setAliases(aliases: AttachOptions["aliases"]): Promise<void>;
+  writeHosts(aliases: AttachOptions["aliases"]): Promise<void>;
   detach(): Promise<void>;
 }
 
@@ -43,7 +44,9 @@ export interface PendingAttach {
   netnsPath: string;
   hostsPath: string;
   resolvConfPath: string;
-  /** Settles with the attached container; await it before the task is created (startContainer's beforeCreate). */
+  /** Settles once the netns and the files exist: await it before the task is created (startContainer's beforeCreate). */
+  created: Promise<void>;
+  /** Settles with the attached container (on the bridge, its address known): await it before the process starts. */
   attached: Promise<AttachedContainer>;
 }
 
@@ -64,8 +67,6 @@ export class SessionNetwork {
   // a few rewrites of every file, not K (issue 13: that was O(K²) file writes and lock round trips).
   #writing: Promise<void> = Promise.resolve();
   #nextWrite: Promise<void> | undefined;
-  /** Bumped by every publish and unpublish: an attach that raced one rewrites its own file once more. */
-  #version = 0;
 
   constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string, runner: ProcessRunner) {
     this.#hub = hub;
@@ -85,36 +86,61 @@ export class SessionNetwork {
   }
 
   async attach(id: string, opts: AttachOptions): Promise<AttachedContainer> {
+    return (await this.attachInBackground(id, opts)).attached;
+  }
+
+  /**
+   * Attaches in two steps without making the caller wait for either: `created` once the netns and the files exist
+   * (a task may be created with them), `attached` once the netns is on the bridge, its address recorded (written
+   * in by writeHosts) and its admission under way. The caller's undo is `detachLater(await attached)`; a failed
+   * attach has undone itself.
+   */
+  async attachInBackground(id: string, opts: AttachOptions): Promise<PendingAttach> {
     const hub = await this.#hub();
-    const net = await hub.addContainer(id, opts.signal ? { signal: opts.signal } : {});
-    const firewall = this.#firewallOf(hub);
-    // The admission (one nft transaction) runs while the caller creates the container: only its process needs it.
-    const admitted = firewall.admitContainer(this.#key, net);
-    admitted.catch(() => {}); // the caller awaits it through admitted(); a failure also fails the start
-    try {
-      const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
-      const version = this.#version;
-      const files = await this.#store.create(id, {
-        hostname: opts.hostname,
-        ip: net.ip,
-        sessionId: this.#sessionId,
-        entries: this.#entriesFor(own),
-        nameservers: hub.nameservers, // slirp4netns's DNS when egress is on
-      });
+    const netnsPath = hub.containerNetnsPath(id);
+    const { hostsPath, resolvConfPath } = this.#store.filesOf(id);
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
+    const undo = async (): Promise<void> => {
+      this.#members.delete(id);
+      await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
+      await this.#store.remove(id).catch(() => {});
+    };
+    const created = (async () => {
+      // The netns and the files at once: the files need no address yet (it is written in when leased).
+      const [netns, files] = await Promise.allSettled([
+        hub.createContainerNetns(id, signal),
+        this.#store.create(id, { hostname: opts.hostname, sessionId: this.#sessionId, entries: this.#entriesFor(own), nameservers: hub.nameservers }),
+      ]);
+      if (netns.status === "rejected" || files.status === "rejected") {
+        await undo();
+        throw netns.status === "rejected" ? netns.reason : (files as PromiseRejectedResult).reason;
+      }
       this.#members.set(id, own);
-      // A service published or unpublished while the file was being created may have missed it: bring it up to date.
-      if (version !== this.#version) await this.#rewriteAll();
+    })();
+    const attached = created.then(async () => {
+      const net = await hub.connectContainer(id, signal).catch(async (err: unknown) => {
+        await undo();
+        throw err;
+      });
+      const firewall = this.#firewallOf(hub);
+      // The admission (one nft transaction) runs while the caller creates the task: only its process needs it.
+      const admitted = firewall.admitContainer(this.#key, net);
+      admitted.catch(() => {}); // the caller awaits it through admitted(); a failure also fails the start
       let detached: Promise<void> | undefined;
-      return {
+      const container: AttachedContainer = {
         id,
         ip: net.ip,
-        netnsPath: net.netnsPath,
-        ...files,
+        netnsPath,
+        hostsPath,
+        resolvConfPath,
+        hostnamePath: this.#store.filesOf(id).hostnamePath,
         admitted: () => admitted,
-        setAliases: (aliases) => this.#setOwn(id, aliases),
+        writeHosts: (aliases) => this.#setOwn(id, aliases),
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
+            await admitted.catch(() => {});
             await firewall.evictContainer(this.#key, net).catch((err: unknown) => log("%s: firewall: %s", id, err));
             await this.#store.remove(id);
             await hub.removeContainer(id);
@@ -122,27 +148,19 @@ export class SessionNetwork {
           return detached;
         },
       };
-    } catch (err) {
-      await admitted.catch(() => {});
-      await firewall.evictContainer(this.#key, net).catch(() => {});
-      await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
-      await this.#store.remove(id).catch(() => {});
-      throw err;
-    }
-  }
-
-  /**
-   * Starts attach() without waiting for it, so the container's snapshot and record are made meanwhile; the files
-   * it will create are known at once. The caller's undo is `detachLater(await attached)` (a failed attach has undone
-   * itself).
-   */
-  async attachInBackground(id: string, opts: AttachOptions): Promise<PendingAttach> {
-    const hub = await this.#hub();
-    const netnsPath = hub.containerNetnsPath(id);
-    const { hostsPath, resolvConfPath } = this.#store.filesOf(id);
-    const attached = this.attach(id, opts);
-    attached.catch(() => {}); // the caller awaits it in beforeCreate, or in its undo
-    return { netnsPath, hostsPath, resolvConfPath, attached };
+      // Its own address, recorded for its hosts file: written in by writeHosts() before its process starts (or by
+      // any session rewrite before that).
+      try {
+        await this.#store.recordAddress(id, net.ip);
+      } catch (err) {
+        await container.detach().catch(() => {});
+        throw err;
+      }
+      return container;
+    });
+    created.catch(() => {}); // reaches the caller through `attached` too
+    attached.catch(() => {}); // the caller awaits it in beforeCreate/beforeStart, or in its undo
+    return { netnsPath, hostsPath, resolvConfPath, created, attached };
   }
 
   /** Detaches a container without making the caller wait; `drain()` waits for every such detach. */
@@ -168,32 +186,36 @@ export class SessionNetwork {
   /** Makes a service's names resolve from every container of the session. */
   publish(id: string, ip: string, names: string[]): Promise<void> {
     this.#published.set(id, { ip, names });
-    this.#version++;
     return this.#rewriteAll();
   }
 
   /** Removes a service's names from every container of the session. */
   unpublish(id: string): Promise<void> {
     if (!this.#published.delete(id)) return Promise.resolve();
-    this.#version++;
     return this.#rewriteAll();
   }
 
-  /**
-   * Sets a member's own alias entries and rewrites its file, in the same queue as the session's rewrites (so an
-   * earlier rendering never lands after it). Rejects when the file could not be written.
-   */
+  /** Sets a member's own alias entries and rewrites its file (in the queue); rejects when it could not be written. */
   #setOwn(id: string, aliases: AttachOptions["aliases"]): Promise<void> {
     if (!this.#members.has(id)) return Promise.reject(new InternalError(`${id} is not attached to the session network`));
     this.#members.set(id, aliases.map(({ alias, ip }) => ({ ip, names: [alias] })));
-    const write = this.#writing.then(async () => {
-      const own = this.#members.get(id);
-      if (own === undefined) return; // detached meanwhile
-      const [missing] = await this.#store.setEntriesMany([{ id, entries: this.#entriesFor(own) }]);
+    return this.#queueRewrite(id, async (entries) => {
+      const [missing] = await this.#store.setEntriesMany([{ id, entries }]);
       if (missing) throw new InternalError(`the hosts file of ${id} is gone`);
     });
-    this.#writing = write.catch(() => {});
-    return write;
+  }
+
+  /**
+   * Runs `write` with the member's entries as they are when its turn comes, in the same queue as the session's
+   * rewrites (so an earlier rendering never lands after it); skipped when the member was detached meanwhile.
+   */
+  #queueRewrite(id: string, write: (entries: HostsEntry[]) => Promise<void>): Promise<void> {
+    const done = this.#writing.then(async () => {
+      const own = this.#members.get(id);
+      if (own !== undefined) await write(this.#entriesFor(own));
+    });
+    this.#writing = done.catch(() => {});
+    return done;
   }
 
   #entriesFor(own: HostsEntry[]): HostsEntry[] {

@@ -14,7 +14,8 @@
 // remount them writable and fill them, so the engine never reads them: a rewrite renders the whole file again from
 // meta.json (in the 0700 directory no container sees), read with a byte bound; the rewrite truncates whatever a
 // container wrote. Directories are 0700 (Paths.hostsDir included); the files 0644, for the container's users.
-import { mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { isIPv4 } from "node:net";
 import { join } from "node:path";
 import { AlreadyExistsError, throwIfAborted, InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { withFileLock } from "../../common/file-lock.js";
@@ -150,6 +151,21 @@ export class HostsStore {
       await Promise.all(Array.from({ length: Math.min(REWRITE_CONCURRENCY, valid.length) }, worker));
     });
     return missing;
+  }
+
+  /**
+   * Records the container's own address (its files were created without one: they had to exist before its IP was
+   * leased); the next rewrite of its hosts file (setEntries*) writes it in. Replaced atomically, so a rewrite under
+   * way reads the old record or the new. NotFoundError when its files are gone.
+   */
+  async recordAddress(id: string, ip: string): Promise<void> {
+    validateContainerId(id);
+    if (!isIPv4(ip)) throw new InvalidArgumentError(`hosts store: ${JSON.stringify(ip)} is not an IPv4 address`);
+    const meta = await this.#meta(id);
+    if (meta === undefined) throw new NotFoundError(`no hosts file for ${id}`);
+    const metaPath = join(this.#dir(id), "meta.json");
+    await writeFile(`${metaPath}.tmp`, JSON.stringify({ ...meta, ip }) + "\n", { mode: PRIVATE_FILE_MODE });
+    await rename(`${metaPath}.tmp`, metaPath);
   }
 
   /** Renders one container's hosts file from its meta.json and writes it in place; false when its files are gone. */

@@ -150,13 +150,32 @@ export class HubNetwork {
     return this.#paths.containerNetns(id);
   }
 
+  /** The container's netns on the hub bridge (createContainerNetns, then connectContainer); removeContainer undoes it. */
   async addContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<ContainerNetwork> {
+    await this.createContainerNetns(id, opts);
+    return this.connectContainer(id, opts);
+  }
+
+  /**
+   * The first half of addContainer: the container's netns file, loopback up, not yet on the bridge (a task may be
+   * created in it meanwhile). On failure nothing is left.
+   */
+  async createContainerNetns(id: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
     validateContainerId(id);
     if (!this.#ref) throw new InternalError(`hub network released: cannot add container ${id}`);
     throwIfAborted(opts.signal);
     const netnsPath = this.#paths.containerNetns(id);
     await this.#netns.create(netnsPath, opts.signal, { loopbackUp: true });
+    return netnsPath;
+  }
+
+  /** The second half: CNI ADD puts the netns on the hub bridge with a leased address. On failure nothing is left. */
+  async connectContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<ContainerNetwork> {
+    validateContainerId(id);
+    const netnsPath = this.#paths.containerNetns(id);
     try {
+      if (!this.#ref) throw new InternalError(`hub network released: cannot add container ${id}`);
+      throwIfAborted(opts.signal);
       const stdout = await this.#cni.invoke({
         plugin: "bridge",
         command: "ADD",

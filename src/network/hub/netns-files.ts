@@ -9,7 +9,8 @@
 // Invariant: a file is either absent, a mounted netns, or (after a crash mid-create) an empty regular file that
 // remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
 import { constants } from "node:fs";
-import { mkdir, open, readdir, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { AlreadyExistsError, InternalError } from "../../common/errors.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 
@@ -71,10 +72,19 @@ export class NetnsFiles {
     }
   }
 
-  /** True when `path` is a mounted network namespace (a process can enter it). */
+  /**
+   * True when `path` is a mounted network namespace (a process can enter it). Read in this process, no helper: an
+   * nsfs mount on the file gives it another device than its directory's (the invariant above leaves no other mount
+   * there), seen in the helpers' mount namespace (ProcessRunner.helperView) where the mounts live.
+   */
   async isNetns(path: string): Promise<boolean> {
-    const result = await this.#runner.run("nsenter", [`--net=${path}`, "true"], { env: this.#env });
-    return result.exitCode === 0;
+    const view = this.#runner.helperView?.(path) ?? path;
+    try {
+      const [file, dir] = await Promise.all([stat(view), stat(dirname(view))]);
+      return file.dev !== dir.dev;
+    } catch {
+      return false; // absent (or its namespace holder gone): nothing to enter
+    }
   }
 
   /** Unmounts and deletes `path`; idempotent (absent or never mounted is fine). */

@@ -13,6 +13,7 @@ import { SvcdError } from "../../../src/common/errors.js";
 import { Paths } from "../../../src/common/paths.js";
 import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
 import { bridgeMac } from "../../../src/network/hub/hub-network.js";
+import { NetnsFiles } from "../../../src/network/hub/netns-files.js";
 import { engineRunner, testPaths } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -153,6 +154,38 @@ test("two holders share one hub; two containers get distinct IPs and talk TCP; r
   assert.not.ok((await hostLinks()).includes("svcd0"));
   const mounts = await sh("findmnt", ["-rn", "-o", "TARGET"]);
   assert.not.ok(mounts.includes(paths.runtime), "no mount left under the runtime dir");
+});
+
+test("isNetns tells a mounted netns from an absent file and from a crash's empty one, without a helper", async () => {
+  const paths = freshPaths();
+  const netns = new NetnsFiles({ dir: paths.netnsDir, runner });
+  await netns.preparePrivateDir();
+  const mounted = join(paths.netnsDir, "ctr-isnetns-a");
+  const empty = join(paths.netnsDir, "ctr-isnetns-b");
+  const spawned: string[] = [];
+  const counting = new NetnsFiles({
+    dir: paths.netnsDir,
+    runner: {
+      kind: runner.kind,
+      ...(runner.userNamespace !== undefined ? { userNamespace: runner.userNamespace } : {}),
+      run: (file, args, o) => (spawned.push(file), runner.run(file, args, o)),
+      spawn: (file, args, o) => (spawned.push(file), runner.spawn(file, args, o)),
+      ...(runner.helperView ? { helperView: (p: string) => runner.helperView!(p) } : {}),
+    },
+  });
+  try {
+    await netns.create(mounted);
+    // What a crash between the file's creation and its mount leaves: an empty regular file (seen from here too).
+    await runner.run("touch", [empty]);
+    assert.equal(await Promise.all([mounted, empty, join(paths.netnsDir, "ctr-none")].map((p) => counting.isNetns(p))), [true, false, false]);
+    assert.equal(spawned, [], "no helper process");
+    await netns.remove(mounted);
+    assert.is(await counting.isNetns(mounted), false, "after remove()");
+  } finally {
+    await netns.remove(mounted);
+    await netns.remove(empty);
+    await netns.releasePrivateDir();
+  }
 });
 
 test("10 concurrent addContainer calls get 10 distinct IPs", async () => {

@@ -1,11 +1,11 @@
-// waitForPort's schedule against a fake clock and a scripted probe: backoff 100 ms → 1 s, the deadline, the
+// waitForPort's schedule against a fake clock and a scripted probe: backoff 5 ms → 1 s, the deadline, the
 // per-attempt connect timeout, cancellation and the caller's early stop.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { SvcdError } from "../../../src/common/errors.js";
 import { backoffDelay } from "../../../src/common/backoff.js";
 import { fakeClock } from "../../helpers/fake-clock.js";
-import { waitForPort, type PortProbe, type WaitClock } from "../../../src/forward/port-waiter.js";
+import { PROBE_BACKOFF, waitForPort, type PortProbe, type WaitClock } from "../../../src/forward/port-waiter.js";
 
 /** A probe that fails (taking `costMs` of fake time each) until attempt number `okAt`. */
 function scripted(clock: { t: number }, okAt: number, costMs = 0): PortProbe & { calls: { timeoutMs: number }[] } {
@@ -29,16 +29,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-test("backoff: 100, 200, 400, 800, then 1000 ms", () => {
+test("the common backoff: 100, 200, 400, 800, then 1000 ms; the probes': 5 ms doubling to 1000", () => {
   assert.equal([0, 1, 2, 3, 4, 5, 10].map((a) => backoffDelay(a)), [100, 200, 400, 800, 1000, 1000, 1000]);
+  assert.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map((a) => backoffDelay(a, PROBE_BACKOFF)), [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
 });
 
 test("retries with backoff until the probe succeeds", async () => {
   const clock = fakeClock();
-  const probe = scripted(clock, 7);
+  const probe = scripted(clock, 11);
   await waitForPort(probe, "10.87.0.2", 8080, { timeoutMs: 60_000 }, clock);
-  assert.is(probe.calls.length, 7);
-  assert.equal(clock.sleeps, [100, 200, 400, 800, 1000, 1000]);
+  assert.is(probe.calls.length, 11);
+  assert.equal(clock.sleeps, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
   assert.ok(probe.calls.every((c) => c.timeoutMs === 1000));
 });
 
@@ -53,8 +54,8 @@ test("the deadline: TimeoutError, and no sleep or probe runs past it", async () 
   const probe = scripted(clock, Infinity, 1000);
   assert.is(await codeOf(waitForPort(probe, "10.87.0.2", 8080, { timeoutMs: 2500 }, clock)), "TIMEOUT");
   assert.is(clock.t, 2500);
-  // attempts at 0 (1 s), 1100 (1 s), 2300 (the 200 ms left)
-  assert.equal(probe.calls.map((c) => c.timeoutMs), [1000, 1000, 200]);
+  // attempts at 0 (1 s), 1005 (1 s), 2015 (the 485 ms left)
+  assert.equal(probe.calls.map((c) => c.timeoutMs), [1000, 1000, 485]);
 });
 
 test("an aborted signal: CancelledError before probing, and during a sleep", async () => {
@@ -80,7 +81,8 @@ test("shouldStop ends the wait with CancelledError before the next attempt", asy
     },
   });
   assert.is(await codeOf(wait), "CANCELLED");
-  assert.is(probe.calls.length, 4);
+  // sleeps end at 5, 15, 35, 75, 155, 315, 635, 1275: the exit is seen after the 8th, before a 9th attempt
+  assert.is(probe.calls.length, 8);
 });
 
 test("invalid endpoint or timeout: InvalidArgumentError without probing", async () => {
