@@ -199,8 +199,10 @@ try {
   const s3 = async (phases) => {
     const all = await time(() => Promise.all(s3Services.map((s) => s.start())));
     const down = await time(() => Promise.all(s3Services.map((s) => s.stop({ kill: true }))));
+    const removal = await time(() => netnsGone());
     phases.all_ready.push(all);
     phases.teardown.push(down);
+    phases.removal.push(removal);
   };
 
   const svcdRunners = {
@@ -209,7 +211,7 @@ try {
       { name: "svcd JIT binding, grace 0", run: s1Jit, phases: ["client_returned", "teardown"], total: (p) => p.client_returned.map((x, i) => x + p.teardown[i]) },
       { name: "svcd JIT binding, removal complete", run: s1JitRemoved, phases: ["client_returned", "teardown", "removal"], total: (p) => p.client_returned.map((x, i) => x + p.teardown[i] + p.removal[i]) },
     ],
-    s3: [{ name: "svcd 10× start()", run: s3, phases: ["all_ready", "teardown"], total: (p) => p.all_ready }],
+    s3: [{ name: "svcd 10× start()", run: s3, phases: ["all_ready", "teardown", "removal"], total: (p) => p.all_ready }],
   };
   const peerRunners = {
     s1: [
@@ -245,6 +247,10 @@ try {
             const order = (done + i) % 2 === 0 ? ours : [...ours].reverse();
             for (const r of order) {
               const before = phases[r.name][r.phases[0]].length;
+              // Like the peers' iterations, which start after their synchronous removal: not on the background
+              // removal (task, snapshot, netns, lease) of the previous iteration. Not timed.
+              await netnsGone();
+              await settled();
               spawns?.take();
               await r.run(phases[r.name]);
               if (spawns) recordSpawns(r.name, spawns.take());
