@@ -66,7 +66,7 @@ export class SessionNetwork {
   // share the next (it renders the state as it is when it starts), so K services starting or stopping together cost
   // a few rewrites of every file, not K (issue 13: that was O(K²) file writes and lock round trips).
   #writing: Promise<void> = Promise.resolve();
-  #nextWrite: Promise<void> | undefined;
+  #nextWrite: Promise<string[]> | undefined;
 
   constructor(hub: () => Promise<HubNetwork>, store: HostsStore, sessionId: string, runner: ProcessRunner) {
     this.#hub = hub;
@@ -186,49 +186,50 @@ export class SessionNetwork {
   /** Makes a service's names resolve from every container of the session. */
   publish(id: string, ip: string, names: string[]): Promise<void> {
     this.#published.set(id, { ip, names });
-    return this.#rewriteAll();
+    return this.#rewriteAllLogged();
   }
 
   /** Removes a service's names from every container of the session. */
   unpublish(id: string): Promise<void> {
     if (!this.#published.delete(id)) return Promise.resolve();
-    return this.#rewriteAll();
-  }
-
-  /** Sets a member's own alias entries and rewrites its file (in the queue); rejects when it could not be written. */
-  #setOwn(id: string, aliases: AttachOptions["aliases"]): Promise<void> {
-    if (!this.#members.has(id)) return Promise.reject(new InternalError(`${id} is not attached to the session network`));
-    this.#members.set(id, aliases.map(({ alias, ip }) => ({ ip, names: [alias] })));
-    return this.#queueRewrite(id, async (entries) => {
-      const [missing] = await this.#store.setEntriesMany([{ id, entries }]);
-      if (missing) throw new InternalError(`the hosts file of ${id} is gone`);
-    });
+    return this.#rewriteAllLogged();
   }
 
   /**
-   * Runs `write` with the member's entries as they are when its turn comes, in the same queue as the session's
-   * rewrites (so an earlier rendering never lands after it); skipped when the member was detached meanwhile.
+   * Sets a member's own alias entries and has its file rewritten (joining the session's next rewrite, so K
+   * containers starting together share a few); rejects when its file could not be written.
    */
-  #queueRewrite(id: string, write: (entries: HostsEntry[]) => Promise<void>): Promise<void> {
-    const done = this.#writing.then(async () => {
-      const own = this.#members.get(id);
-      if (own !== undefined) await write(this.#entriesFor(own));
-    });
-    this.#writing = done.catch(() => {});
-    return done;
+  async #setOwn(id: string, aliases: AttachOptions["aliases"]): Promise<void> {
+    if (!this.#members.has(id)) throw new InternalError(`${id} is not attached to the session network`);
+    this.#members.set(id, aliases.map(({ alias, ip }) => ({ ip, names: [alias] })));
+    const missing = await this.#rewriteAll();
+    if (missing.includes(id)) throw new InternalError(`the hosts file of ${id} is gone`);
   }
 
   #entriesFor(own: HostsEntry[]): HostsEntry[] {
     return [...this.#published.values(), ...own];
   }
 
-  #rewriteAll(): Promise<void> {
-    this.#nextWrite ??= this.#writing.then(async () => {
+  /** A session rewrite whose failure is logged, not thrown (publish, unpublish: the names change regardless). */
+  #rewriteAllLogged(): Promise<void> {
+    return this.#rewriteAll().then(
+      () => {},
+      (err: unknown) => log("hosts update: %s", err),
+    );
+  }
+
+  /** Rewrites every member's file (the next rewrite, shared by every change made before it starts); its missing ids. */
+  #rewriteAll(): Promise<string[]> {
+    this.#nextWrite ??= this.#writing.then(() => {
       this.#nextWrite = undefined; // changes from now on need a rewrite after this one
       const updates = [...this.#members].map(([id, own]) => ({ id, entries: this.#entriesFor(own) }));
-      await this.#store.setEntriesMany(updates).catch((err: unknown) => log("hosts update: %s", err));
+      return this.#store.setEntriesMany(updates);
     });
-    this.#writing = this.#nextWrite;
-    return this.#nextWrite;
+    const next = this.#nextWrite;
+    this.#writing = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
   }
 }
