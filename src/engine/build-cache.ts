@@ -106,13 +106,18 @@ export class BuildCache {
   async storeOutputs(leased: ContainerdClient, result: ExecResult, signal?: AbortSignal): Promise<Record<string, string>> {
     const labels: Record<string, string> = { [CACHE.exitCode]: String(result.exitCode) };
     let bytes = 0;
+    // Both blobs at once. Equal outputs (often two empty ones) are one blob: its ref is taken once.
+    const blobs = new Map<string, Buffer>();
     for (const [name, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
       const data = Buffer.from(text, "utf8");
       const digest = sha256Digest(data);
-      await leased.writeContent({ ref: `svcd-output-${digest}`, expected: digest, total: data.length, source: data, signal });
+      blobs.set(digest, data);
       labels[GC.refContent + name] = digest;
       bytes += data.length;
     }
+    await Promise.all(
+      [...blobs].map(([digest, data]) => leased.writeContent({ ref: `svcd-output-${digest}`, expected: digest, total: data.length, source: data, signal })),
+    );
     labels[CACHE.outputBytes] = String(bytes);
     return labels;
   }

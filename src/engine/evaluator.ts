@@ -221,6 +221,7 @@ export class Evaluator {
           async (leased) => {
             let result: ExecResult | undefined;
             let stored: Record<string, string> | undefined;
+            let storing: Promise<Record<string, string>> | undefined;
             const task = await startContainer(client, {
               id,
               image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
@@ -250,7 +251,7 @@ export class Evaluator {
               },
               onExit: async ({ snapshotKey }) => {
                 if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
-                stored = await cache.storeOutputs(leased, result, signal);
+                stored = await (storing ?? cache.storeOutputs(leased, result, signal));
                 await cache.commit(leased, { name: key, key: snapshotKey, labels: { ...BuildCache.labels(key), ...stored } }, signal);
               },
             });
@@ -259,6 +260,11 @@ export class Evaluator {
               const { exitCode } = await task.wait({ signal: runSignal });
               const out = task.output();
               result = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
+              // The outputs are stored while the task is deleted (onExit, which commits, waits for both).
+              if (accepts(step.expect, exitCode)) {
+                storing = cache.storeOutputs(leased, result, signal);
+                storing.catch(() => {}); // awaited by onExit; unused when the run is aborted meanwhile
+              }
             } finally {
               await task.delete();
             }
