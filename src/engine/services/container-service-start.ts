@@ -113,14 +113,18 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     });
     undo.length = 0; // from here on, service.stop() owns the teardown
     try {
-      await network.publish(id, net.ip, names);
+      // Its names go into the session's hosts files while its readiness is checked; it is ready once both are done.
+      const published = network.publish(id, net.ip, names);
       ctx.deps.onProgress?.({ type: "service", hostname, state: "starting" });
-      await waitUntilReady(
-        { service, task, agent: ctx.deps.agent },
-        { ports: plan.exposedPorts, healthcheck: plan.healthcheck, logWatch },
-        def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS,
-        AbortSignal.any([bound.signal, signal]),
-      );
+      await Promise.all([
+        published,
+        waitUntilReady(
+          { service, task, agent: ctx.deps.agent },
+          { ports: plan.exposedPorts, healthcheck: plan.healthcheck, logWatch },
+          def.healthcheckTimeoutMs ?? DEFAULT_HEALTHCHECK_TIMEOUT_MS,
+          AbortSignal.any([bound.signal, signal]),
+        ),
+      ]);
     } catch (err) {
       logWatch?.close();
       await service.stop({ kill: true }).catch((e) => log("%s: cleanup after failed start: %s", id, e));
