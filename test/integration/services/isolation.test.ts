@@ -43,15 +43,25 @@ async function netnsOf(session: string, kind: string, ms = 60_000): Promise<stri
   }
 }
 
-/** IPv6 back on in a container netns (once CNI has made its eth0, within 20 s); its link-local address. */
+/**
+ * IPv6 back on in a container netns (once CNI ADD is done, within 20 s); its link-local address. The netns exists
+ * before CNI ADD (which runs beside the task's creation) and eth0 appears in it before it is up: the wait is for
+ * eth0's IPv4 address, CNI's last step, and then for the link-local address the kernel adds once IPv6 is on.
+ */
 async function ipv6On(netns: string): Promise<string> {
   const deadline = Date.now() + 20_000;
-  while ((await runner.run("nsenter", [`--net=${netns}`, "--", "ip", "link", "show", "dev", "eth0"])).exitCode !== 0) {
-    if (Date.now() > deadline) throw new Error(`no eth0 in ${netns}`);
+  const eth0 = (family: "-4" | "-6") => runner.run("nsenter", [`--net=${netns}`, "--", "ip", "-o", family, "addr", "show", "dev", "eth0"]);
+  while (!/ inet \d/.test((await eth0("-4")).stdout)) {
+    if (Date.now() > deadline) throw new Error(`no IPv4 address on eth0 in ${netns}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await inNs(netns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
-  return /inet6 (fe80:[0-9a-f:]+)\//.exec(await inNs(netns, ["ip", "-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"]))![1]!;
+  for (;;) {
+    const found = /inet6 (fe80:[0-9a-f:]+)\//.exec((await eth0("-6")).stdout);
+    if (found) return found[1]!;
+    if (Date.now() > deadline) throw new Error(`no IPv6 link-local address on eth0 in ${netns}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function httpd(c: Client, body: string): Container {
