@@ -85,10 +85,6 @@ export class SessionNetwork {
     return hostHash(this.#sessionId);
   }
 
-  async attach(id: string, opts: AttachOptions): Promise<AttachedContainer> {
-    return (await this.attachInBackground(id, opts)).attached;
-  }
-
   /**
    * Attaches in two steps without making the caller wait for either: `created` once the netns and the files exist
    * (a task may be created with them), `attached` once the netns is on the bridge, its address recorded (written
@@ -174,7 +170,6 @@ export class SessionNetwork {
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
-
 
   /** Lets only this session's containers reach `ip` (a host service's listener in the hub); returns the undo. */
   async guard(ip: string): Promise<() => Promise<void>> {
