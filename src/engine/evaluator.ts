@@ -22,7 +22,7 @@ import { makePlan, type Plan, type PlannedBinding, type PlannedMount, type Plann
 import { fileLayerTar } from "./steps/file-layer.js";
 import type { BoundServices, ServiceManager } from "./services/service-manager.js";
 import { bindInBackground } from "./services/service-bindings.js";
-import type { SessionNetwork } from "./services/session-network.js";
+import { readyToStart, type SessionNetwork } from "./services/session-network.js";
 
 const log = debug("engine");
 
@@ -211,7 +211,7 @@ export class Evaluator {
       // The attach runs while the snapshot and record are made: the task is created once its netns and files exist,
       // and its process starts once it is on the bridge.
       const network = this.#deps.network;
-      const pending = await network.attachInBackground(id, { hostname: hostHash(key), aliases: [], signal });
+      const pending = await network.attachInBackground(id, { hostname: hostHash(key), signal });
       undo.push(async () => {
         const attached = await pending.attached.catch(() => undefined);
         if (attached) network.detachLater(attached);
@@ -244,10 +244,7 @@ export class Evaluator {
               maxOutputBytes: 64 * 1024 * 1024,
               beforeCreate: () => pending.created,
               beforeStart: async () => {
-                const net = await pending.attached;
-                if (binding) bound = await binding.bound;
-                await net.writeHosts(bound?.aliases ?? []);
-                await net.admitted();
+                bound = await readyToStart(pending, binding);
               },
               onExit: async ({ snapshotKey }) => {
                 if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached

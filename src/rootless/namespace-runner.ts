@@ -35,8 +35,7 @@ export class NamespaceRunner implements ProcessRunner {
    * exists only in the supervisor's mount namespace — is named through /proc/<pid>/root, that namespace's `/`.
    */
   wrap(file: string, args: readonly string[], cwd?: string): string[] {
-    const pid = this.#holder();
-    if (!Number.isSafeInteger(pid) || pid <= 1) throw new EngineUnavailableError(`the rootless engine's namespaces are not held by a live process (pid ${pid})`);
+    const pid = this.#pid();
     const enter = ["--preserve-credentials", "-U", "-m", "-t", String(pid)];
     const net = file === "nsenter" ? netnsHelper(args) : undefined;
     if (net) return [...enter, `--net=/proc/${pid}/root${net.path}`, `--wd=${cwd ?? "/"}`, "--", ...net.command];
@@ -45,9 +44,14 @@ export class NamespaceRunner implements ProcessRunner {
 
   /** `path` in the supervisor's mount namespace, reached from this one through /proc/<pid>/root. */
   helperView(path: string): string {
+    return `/proc/${this.#pid()}/root${path}`;
+  }
+
+  /** The namespace holder's pid; EngineUnavailableError when no live process holds them. */
+  #pid(): number {
     const pid = this.#holder();
     if (!Number.isSafeInteger(pid) || pid <= 1) throw new EngineUnavailableError(`the rootless engine's namespaces are not held by a live process (pid ${pid})`);
-    return `/proc/${pid}/root${path}`;
+    return pid;
   }
 
   spawn(file: string, args: readonly string[], options: SpawnHelperOptions = {}): ChildProcess {

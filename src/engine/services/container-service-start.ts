@@ -14,6 +14,7 @@ import { RunningService } from "./running-service.js";
 import { bindInBackground, type BoundServices } from "./service-bindings.js";
 import type { ServiceLogs } from "./service-logs.js";
 import type { ServiceManagerDeps } from "./service-manager.js";
+import { readyToStart } from "./session-network.js";
 
 const log = debug("service");
 
@@ -57,7 +58,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
     for (const v of volumes) undo.push(() => v.release());
     // The attach runs while the snapshot and record are made: the task is created once its netns and files exist,
     // and its process starts once it is on the bridge.
-    const pending = await network.attachInBackground(id, { hostname, aliases: [], signal });
+    const pending = await network.attachInBackground(id, { hostname, signal });
     undo.push(async () => (await pending.attached.catch(() => undefined))?.detach());
     const logs = ctx.openLogs(key, hostname, id);
     undo.push(() => logs.close());
@@ -90,10 +91,7 @@ export async function startContainerService(ctx: ServiceStartContext, def: Conta
       onStderr: (chunk) => logs.write(chunk),
       beforeCreate: () => pending.created,
       beforeStart: async () => {
-        const net = await pending.attached;
-        if (binding) bound = await binding.bound;
-        await net.writeHosts(bound.aliases);
-        await net.admitted();
+        bound = (await readyToStart(pending, binding)) ?? NO_BINDINGS;
       },
       signal,
     });

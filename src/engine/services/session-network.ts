@@ -7,13 +7,12 @@ import { InternalError } from "../../common/errors.js";
 import { hostHash } from "../../definition/index.js";
 import { SessionFirewall, type HostsEntry, type HostsStore, type HubNetwork } from "../../network/index.js";
 import type { ProcessRunner } from "../../common/process-runner.js";
+import type { BoundServices, PendingBindings } from "./service-bindings.js";
 
 const log = debug("network");
 
 export interface AttachOptions {
   hostname: string;
-  /** Binding aliases of this container: alias → the bound service's address. */
-  aliases: { alias: string; ip: string }[];
   signal?: AbortSignal | undefined;
 }
 
@@ -32,10 +31,10 @@ export interface AttachedContainer {
   admitted(): Promise<void>;
   /**
    * Writes its hosts file as its process must first see it: its own address (leased after the file was made), the
-   * session's services, and `aliases` as its binding aliases (replacing those it was attached with; bindings come up
-   * while the container is made). Await it before the process starts; later changes are rewritten in place.
+   * session's services, and `aliases` (alias → the bound service's address) as its binding aliases, which come up
+   * while the container is made. Await it before the process starts; later changes are rewritten in place.
    */
-  writeHosts(aliases: AttachOptions["aliases"]): Promise<void>;
+  writeHosts(aliases: BoundServices["aliases"]): Promise<void>;
   detach(): Promise<void>;
 }
 
@@ -48,6 +47,18 @@ export interface PendingAttach {
   created: Promise<void>;
   /** Settles with the attached container (on the bridge, its address known): await it before the process starts. */
   attached: Promise<AttachedContainer>;
+}
+
+/**
+ * What a container's process waits for (startContainer's beforeStart): its attach, its bindings when it has any, its
+ * hosts file written with their aliases, and its admission to the session firewall. Resolves with the bindings.
+ */
+export async function readyToStart(pending: PendingAttach, binding: PendingBindings | undefined): Promise<BoundServices | undefined> {
+  const net = await pending.attached;
+  const bound = binding && (await binding.bound);
+  await net.writeHosts(bound?.aliases ?? []);
+  await net.admitted();
+  return bound;
 }
 
 export class SessionNetwork {
@@ -96,7 +107,7 @@ export class SessionNetwork {
     const netnsPath = hub.containerNetnsPath(id);
     const { hostsPath, resolvConfPath } = this.#store.filesOf(id);
     const signal = opts.signal ? { signal: opts.signal } : {};
-    const own = opts.aliases.map(({ alias, ip }) => ({ ip, names: [alias] }));
+    const own: HostsEntry[] = []; // its binding aliases come with writeHosts
     const undo = async (): Promise<void> => {
       this.#members.delete(id);
       await hub.removeContainer(id).catch((e: unknown) => log("%s: cleanup after failed attach: %s", id, e));
@@ -194,7 +205,7 @@ export class SessionNetwork {
    * Sets a member's own alias entries and has its file rewritten (joining the session's next rewrite, so K
    * containers starting together share a few); rejects when its file could not be written.
    */
-  async #setOwn(id: string, aliases: AttachOptions["aliases"]): Promise<void> {
+  async #setOwn(id: string, aliases: BoundServices["aliases"]): Promise<void> {
     if (!this.#members.has(id)) throw new InternalError(`${id} is not attached to the session network`);
     this.#members.set(id, aliases.map(({ alias, ip }) => ({ ip, names: [alias] })));
     const missing = await this.#rewriteAll();

@@ -143,14 +143,16 @@ export class HubNetwork {
     return hub;
   }
 
-  /** A netns for the container, attached to the hub bridge with an address from IPAM; nothing is left on failure. */
   /** The netns file addContainer(id) creates (a spec may name it before it exists). */
   containerNetnsPath(id: string): string {
     validateContainerId(id);
     return this.#paths.containerNetns(id);
   }
 
-  /** The container's netns on the hub bridge (createContainerNetns, then connectContainer); removeContainer undoes it. */
+  /**
+   * A netns for the container, attached to the hub bridge with an address from IPAM (createContainerNetns, then
+   * connectContainer); nothing is left on failure, and removeContainer undoes it.
+   */
   async addContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<ContainerNetwork> {
     await this.createContainerNetns(id, opts);
     return this.connectContainer(id, opts);
