@@ -10,16 +10,13 @@ log() { printf 'setup-peers: %s\n' "$*" >&2; }
 # with 'could not find "netavark"'.
 packages=(podman netavark aardvark-dns conmon crun skopeo umoci hyperfine jq busybox-static iproute2 containerd
   containernetworking-plugins)
-missing=()
-for pkg in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" = installed ] || missing+=("$pkg")
-done
+# shellcheck source=../scripts/lib/debian-packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/debian-packages.sh"
+missing_packages "${packages[@]}"
 if [ "${#missing[@]}" -eq 0 ]; then
   log "peer packages present"
   exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { log "error: missing ${missing[*]}: run as root (sudo bash bench/setup-peers.sh)"; exit 1; }
 log "installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt_install "${missing[@]}"

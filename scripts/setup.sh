@@ -45,15 +45,12 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 command -v npm >/dev/null || die "npm is required (it comes with Node.js)"
 
 # --- Debian packages (the list is at the top) -------------------------------------------------------------------
-missing=()
-for pkg in "${packages[@]}"; do
-  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
-  [ "$status" = installed ] || missing+=("$pkg")
-done
+# shellcheck source=lib/debian-packages.sh
+. "$repo/scripts/lib/debian-packages.sh"
+missing_packages "${packages[@]}"
 if [ "${#missing[@]}" -gt 0 ]; then
   need_root "Debian packages missing (${missing[*]})"
   log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
   # mariadb-server starts a system-wide server on install where an init system runs; the tests start their own
   # (private port, socket and datadir), so for the length of this install policy-rc.d (honoured by invoke-rc.d and
   # deb-systemd-invoke) refuses that one service and allows every other. An existing policy-rc.d is left alone.
@@ -72,8 +69,7 @@ EOF_POLICY
     own_policy=1
     trap 'rm -f "$policy"' EXIT
   fi
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
   if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 else
   log "Debian packages present"

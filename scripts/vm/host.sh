@@ -29,15 +29,12 @@ packages=(
   vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
   rsync openssh-client mmdebstrap dpkg-repack syslinux syslinux-common mtools dosfstools fdisk e2fsprogs
 )
-missing=()
-for pkg in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" = installed ] || missing+=("$pkg")
-done
+# shellcheck source=../lib/debian-packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/debian-packages.sh"
+missing_packages "${packages[@]}"
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}" >/dev/null
 fi
 
 if [ -d /run/systemd/system ]; then
