@@ -174,17 +174,9 @@ try {
   // its last step for each container is removing the netns file, so the run ends when no netns of a container is
   // left (polled in-process every 2 ms), and the containerd side is checked empty afterwards (not timed).
   const s1JitRemoved = async (phases) => {
-    const t0 = performance.now();
-    expectBody(await fetchWww(svc));
-    const t1 = performance.now();
-    await svc.stop();
-    const t2 = performance.now();
-    await netnsGone();
-    const t3 = performance.now();
+    await s1Jit(phases);
+    phases.removal.push(await time(() => netnsGone()));
     await settled();
-    phases.client_returned.push(t1 - t0);
-    phases.teardown.push(t2 - t1);
-    phases.removal.push(t3 - t2);
   };
   const netnsGone = async () => {
     if (!netnsDir) throw new Error("the removal-complete runner needs the engine's private runtime dir");
