@@ -120,25 +120,31 @@ test("a deleted image record is re-created without fetching blobs already stored
   assert.is(log.filter((l) => l.includes("/blobs/") && !l.includes(image.configDigest)).length, 0, log.join("\n"));
 });
 
-test("a blob whose bytes do not match its digest: DIGEST_MISMATCH, no image record, no committed blob", async () => {
-  const img = tinyImage([{ "a.txt": "one\n" }, { "b.txt": "two\n" }]);
+/** Serves `img` as `<repo>:v1` on a fresh fake registry for the length of `fn`, given the registry and the ref. */
+async function withServed(repo: string, img: TinyImage, fn: (fake: FakeRegistry, ref: string) => Promise<void>): Promise<void> {
   const fake = await new FakeRegistry().start();
   try {
-    fake.put("bad/image", img.manifest, ["v1"], img.blobs.values());
+    fake.put(repo, img.manifest, ["v1"], img.blobs.values());
+    await fn(fake, `${fake.host}/${repo}:v1`);
+  } finally {
+    await fake.stop();
+  }
+}
+
+test("a blob whose bytes do not match its digest: DIGEST_MISMATCH, no image record, no committed blob", async () => {
+  const img = tinyImage([{ "a.txt": "one\n" }, { "b.txt": "two\n" }]);
+  await withServed("bad/image", img, async (fake, ref) => {
     const victim = img.layers[1]!;
     const flipped = Buffer.from(victim.data);
     flipped[20] ^= 0xff;
     fake.corrupt.set(victim.digest, flipped);
-    const ref = `${fake.host}/bad/image:v1`;
     assert.is(await code(pullImage(client, ref, { runner, env: {} })), "ImageError:DIGEST_MISMATCH");
     assert.is(await code(client.images.get({ name: ref })), "NotFoundError:NOT_FOUND");
     assert.is(await code(client.content.info({ digest: victim.digest })), "NotFoundError:NOT_FOUND");
     const ingests = await client.content.listStatuses({ filters: [] });
     assert.is(ingests.statuses.filter((s) => s.ref.includes(victim.digest)).length, 0, "no ingest left behind");
     assert.is((await client.leases.list({ filters: [] })).leases.length, 0);
-  } finally {
-    await fake.stop();
-  }
+  });
 });
 
 /** Three layers of ~9 MiB gzip each (incompressible text): each takes many Content.Write WRITEs, several in flight. */
@@ -171,11 +177,9 @@ async function assertNothingOf(img: TinyImage, ref: string): Promise<void> {
 
 test("a multi-layer image of several MiB per layer: every layer verified, committed whole, unpacked in a chain", async () => {
   const img = bigImage();
-  const fake = await new FakeRegistry().start();
-  try {
-    fake.put("big/image", img.manifest, ["v1"], img.blobs.values());
+  await withServed("big/image", img, async (_fake, ref) => {
     const events: PullProgress[] = [];
-    const image = await pullImage(client, `${fake.host}/big/image:v1`, { runner, env: {}, onProgress: (e) => events.push(e) });
+    const image = await pullImage(client, ref, { runner, env: {}, onProgress: (e) => events.push(e) });
     const chain = chainIds(img.diffIds);
     assert.is(image.chainId, chain[2]);
     for (const [i, layer] of img.layers.entries()) {
@@ -191,34 +195,24 @@ test("a multi-layer image of several MiB per layer: every layer verified, commit
     assert.equal((await client.content.listStatuses({ filters: [] })).statuses, []);
     assert.is((await client.leases.list({ filters: [] })).leases.length, 0);
     ctr("images", "rm", "--sync", image.name);
-  } finally {
-    await fake.stop();
-  }
+  });
 });
 
 test("a multi-MiB middle layer corrupted in its last bytes (many WRITEs already in flight): DIGEST_MISMATCH, nothing of the pull left", async () => {
   const img = bigImage();
-  const fake = await new FakeRegistry().start();
-  try {
-    fake.put("bad/big", img.manifest, ["v1"], img.blobs.values());
+  await withServed("bad/big", img, async (fake, ref) => {
     const victim = img.layers[1]!;
     const flipped = Buffer.from(victim.data);
     flipped[flipped.length - 100] ^= 0xff;
     fake.corrupt.set(victim.digest, flipped);
-    const ref = `${fake.host}/bad/big:v1`;
     assert.is(await code(pullImage(client, ref, { runner, env: {}, concurrency: 1 })), "ImageError:DIGEST_MISMATCH");
     await assertNothingOf(img, ref);
-  } finally {
-    await fake.stop();
-  }
+  });
 });
 
 test("a pull aborted while a multi-MiB layer streams in: CancelledError, nothing of the pull left", async () => {
   const img = bigImage();
-  const fake = await new FakeRegistry().start();
-  try {
-    fake.put("abort/big", img.manifest, ["v1"], img.blobs.values());
-    const ref = `${fake.host}/abort/big:v1`;
+  await withServed("abort/big", img, async (_fake, ref) => {
     const ac = new AbortController();
     const second = img.layers[1]!.digest;
     // Abort once the second layer's bytes arrive: the first is being written or unpacked, the second mid-write.
@@ -227,9 +221,7 @@ test("a pull aborted while a multi-MiB layer streams in: CancelledError, nothing
     };
     assert.is(await code(pullImage(client, ref, { runner, env: {}, signal: ac.signal, onProgress })), "CancelledError:CANCELLED");
     await assertNothingOf(img, ref);
-  } finally {
-    await fake.stop();
-  }
+  });
 });
 
 test("unknown image → NOT_FOUND; malformed reference → InvalidArgumentError", async () => {
