@@ -102,8 +102,39 @@ export class BuildCache {
     return { exitCode: step.exec.exitCode, stdout, stderr };
   }
 
-  /** Stores an exec's output as content (under the caller's lease) and returns the labels its snapshot carries. */
-  async storeOutputs(leased: ContainerdClient, result: ExecResult, signal?: AbortSignal): Promise<Record<string, string>> {
+  /**
+   * Commits an exec's rootfs as a build step with its outputs, which are stored (under the caller's lease) while the
+   * snapshot's size is measured: a snapshot exists under a chain key only once its outputs are in the content store.
+   */
+  async commitExec(leased: ContainerdClient, req: { name: string; key: string; result: ExecResult }, signal?: AbortSignal): Promise<CachedExec> {
+    const [outputs, size] = await Promise.all([this.#storeOutputs(leased, req.result, signal), this.#sizeLabel(leased, req.key, signal)]);
+    await this.#commit(leased, { name: req.name, key: req.key, labels: { ...stepLabels(req.name), ...outputs, ...size } }, signal);
+    return { exitCode: req.result.exitCode, stdoutDigest: outputs[GC.refContent + "stdout"], stderrDigest: outputs[GC.refContent + "stderr"] };
+  }
+
+  /** Commits a build snapshot (a file step's), recording its size. */
+  async commit(leased: ContainerdClient, req: { name: string; key: string }, signal?: AbortSignal): Promise<void> {
+    const size = await this.#sizeLabel(leased, req.key, signal);
+    await this.#commit(leased, { ...req, labels: { ...stepLabels(req.name), ...size } }, signal);
+  }
+
+  /** Records a step this process committed (its outputs stay in the content store, not here). */
+  remember(step: CachedStep): void {
+    this.#known.set(step.key, step.exec ? { key: step.key, exec: step.exec } : { key: step.key });
+  }
+
+  get snapshotter(): string {
+    return this.#snapshotter;
+  }
+
+  /** The session ends: last-use refreshes are written, its in-use marks dropped. */
+  async close(): Promise<void> {
+    await this.#flushing;
+    await this.#opts.inUse?.close();
+  }
+
+  /** The exec's output as content blobs; returns the labels its snapshot carries. */
+  async #storeOutputs(leased: ContainerdClient, result: ExecResult, signal?: AbortSignal): Promise<Record<string, string>> {
     const labels: Record<string, string> = { [CACHE.exitCode]: String(result.exitCode) };
     let bytes = 0;
     // Both blobs at once. Equal outputs (often two empty ones) are one blob: its ref is taken once.
@@ -122,45 +153,25 @@ export class BuildCache {
     return labels;
   }
 
-  /**
-   * Commits a build snapshot, recording its size; another process having committed the same chain first is as
-   * good. The size comes from Usage on the active snapshot (a walk of its upper dir, which the commit repeats).
-   */
-  async commit(leased: ContainerdClient, req: { name: string; key: string; labels: Record<string, string> }, signal?: AbortSignal): Promise<void> {
-    const labels = { ...req.labels };
+  /** The size label of an active snapshot: Usage walks its upper dir (the commit repeats the walk). */
+  async #sizeLabel(leased: ContainerdClient, key: string, signal?: AbortSignal): Promise<Record<string, string>> {
     try {
-      const usage = await leased.snapshots.usage({ snapshotter: this.#snapshotter, key: req.key }, { signal });
-      labels[CACHE.size] = String(Number(usage.size) || 0);
+      const usage = await leased.snapshots.usage({ snapshotter: this.#snapshotter, key }, { signal });
+      return { [CACHE.size]: String(Number(usage.size) || 0) };
     } catch (err) {
-      log("usage of %s: %s", req.key, err); // the pruner asks containerd instead
+      log("usage of %s: %s", key, err); // the pruner asks containerd instead
+      return {};
     }
+  }
+
+  /** Another process having committed the same chain first is as good. */
+  async #commit(leased: ContainerdClient, req: { name: string; key: string; labels: Record<string, string> }, signal?: AbortSignal): Promise<void> {
     try {
-      await leased.snapshots.commit({ snapshotter: this.#snapshotter, ...req, labels }, { signal });
+      await leased.snapshots.commit({ snapshotter: this.#snapshotter, ...req }, { signal });
     } catch (err) {
       if (!(SvcdError.is(err) && err.code === "ALREADY_EXISTS")) throw err;
     }
     this.#opts.onCommit?.();
-  }
-
-  /** Labels every build snapshot carries. */
-  static labels(key: string): Record<string, string> {
-    const now = new Date().toISOString();
-    return { [CACHE.digest]: key, [GC.root]: now, [CACHE.lastUsed]: now };
-  }
-
-  /** Records a step this process committed (its outputs stay in the content store, not here). */
-  remember(step: CachedStep): void {
-    this.#known.set(step.key, step.exec ? { key: step.key, exec: step.exec } : { key: step.key });
-  }
-
-  get snapshotter(): string {
-    return this.#snapshotter;
-  }
-
-  /** The session ends: last-use refreshes are written, its in-use marks dropped. */
-  async close(): Promise<void> {
-    await this.#flushing;
-    await this.#opts.inUse?.close();
   }
 
   /** Queues a last-use refresh, written in the background one at a time (never on the caller's path). */
@@ -206,4 +217,10 @@ export class BuildCache {
     if (data.length <= OUTPUT_MEMO.maxEntryBytes) this.#texts.set(digest, text);
     return text;
   }
+}
+
+/** Labels every build snapshot carries. */
+function stepLabels(key: string): Record<string, string> {
+  const now = new Date().toISOString();
+  return { [CACHE.digest]: key, [GC.root]: now, [CACHE.lastUsed]: now };
 }

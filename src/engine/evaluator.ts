@@ -7,14 +7,14 @@ import type { ContainerdClient } from "../containerd/index.js";
 import { ExecError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import { SingleFlight } from "../common/single-flight.js";
-import { GC, OWNER } from "../common/labels.js";
+import { OWNER } from "../common/labels.js";
 import { ownerLabels, type Owner } from "../common/owner.js";
 import type { Paths } from "../common/paths.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { digestOf, sha256Digest, hostHash, resolveContainerPath, type ContainerDef, type ExecResult, type ProgressEvent } from "../definition/index.js";
 import type { PulledImage } from "../image/index.js";
 import { readSnapshotFile, startContainer } from "../runtime/index.js";
-import { BuildCache, type CachedStep } from "./build-cache.js";
+import type { BuildCache, CachedStep } from "./build-cache.js";
 import type { CacheVolumes } from "./cache-volumes.js";
 import type { HostAdapter } from "./host-adapter.js";
 import type { ImageResolver } from "./image-resolver.js";
@@ -65,6 +65,8 @@ const BUILD_LEASE_EXPIRE_MS = 60 * 60 * 1000;
 export class Evaluator {
   readonly #deps: EvaluatorDeps;
   readonly #inflight = new SingleFlight<string, CachedStep>({ what: "build step" });
+  /** Exec teardowns still under way after their results were returned. */
+  readonly #teardowns = new Set<Promise<void>>();
 
   constructor(deps: EvaluatorDeps) {
     this.#deps = deps;
@@ -136,9 +138,13 @@ export class Evaluator {
     return { resolved, lastExec: { exitCode: exec.exec?.exitCode ?? 0, read: (s) => this.#deps.cache.outputs(exec, s) } };
   }
 
-  /** Resolves once no build step or pull is under way, abandoned ones included (the session's end waits for it). */
+  /**
+   * Resolves once no build step, exec teardown or pull is under way, abandoned ones included (the session's end
+   * waits for it).
+   */
   async drain(): Promise<void> {
     await Promise.all([this.#inflight.drain(), this.#deps.images.drain()]);
+    while (this.#teardowns.size > 0) await Promise.all([...this.#teardowns]);
   }
 
   /** Reads a file of the evaluated container through a short task (no host-side mount). */
@@ -182,7 +188,7 @@ export class Evaluator {
         const { mounts } = await leased.snapshots.prepare({ snapshotter, key: active, parent, labels: this.#ownerLabels() }, { signal });
         try {
           await leased.diff.apply({ diff: { media_type: TAR_MEDIA_TYPE, digest, size: tar.length }, mounts }, { signal });
-          await cache.commit(leased, { name: key, key: active, labels: BuildCache.labels(key) }, signal);
+          await cache.commit(leased, { name: key, key: active }, signal);
         } finally {
           await ignoreNotFound(client.snapshots.remove({ snapshotter, key: active }));
         }
@@ -193,94 +199,105 @@ export class Evaluator {
     return { key };
   }
 
+  /**
+   * Runs an exec step. Its result is back once its process has exited and, when its exit code is accepted, its rootfs
+   * and outputs are committed: the task, container, lease, network and bindings are removed after that, in the
+   * background (drain() waits for them), so a caller's time to output does not include its teardown.
+   */
   async #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
     const { client, cache, paths, runner, owner } = this.#deps;
     this.#deps.onProgress?.({ type: "exec", command: step.args, cached: false });
     const { mounts, volumes } = await this.#deps.volumes.mountPlanned(step.mounts, signal);
     const undo: (() => Promise<void> | void)[] = [];
+    const cleanUp = async (): Promise<void> => {
+      for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("cleanup: %s", err));
+      for (const v of volumes) await v.release();
+    };
+    let handedOff = false;
+    let bound: BoundServices | undefined;
     try {
       // Bound services start (to healthy) while the client's network, container and task are made; its process
       // starts once they are up (beforeStart), and one that exits meanwhile cancels it.
       const services = this.#deps.services();
       const binding = step.bindings.length > 0 ? bindInBackground((b, s) => services.bind(b, s), step.bindings, signal) : undefined;
       if (binding) undo.push(() => binding.release());
-      let bound: BoundServices | undefined;
       const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
       // Every exec joins the hub: it reaches the session's services by name and the outside through egress
-      // (apt-get, pip). Its network goes away after its result is back: the caller does not wait for CNI DEL.
-      // The attach runs while the snapshot and record are made: the task is created once its netns and files exist,
-      // and its process starts once it is on the bridge.
+      // (apt-get, pip). The attach runs while the snapshot and record are made: the task is created once its netns
+      // and files exist, and its process starts once it is on the bridge.
       const network = this.#deps.network;
       const pending = await network.attachInBackground(id, { hostname: hostHash(key), signal });
       undo.push(async () => {
         const attached = await pending.attached.catch(() => undefined);
         if (attached) network.detachLater(attached);
       });
-      try {
-        return await client.withLeaseScope(
-          async (leased) => {
-            let result: ExecResult | undefined;
-            let stored: Record<string, string> | undefined;
-            let storing: Promise<Record<string, string>> | undefined;
-            const task = await startContainer(client, {
-              id,
-              image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
-              args: step.args,
-              env: step.config.env,
-              cwd: step.config.workdir,
-              user: step.config.user || "0:0",
-              ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
-              ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
-              mounts,
-              networkNamespace: pending.netnsPath,
-              hostsFile: pending.hostsPath,
-              resolvConf: pending.resolvConfPath,
-              hostname: hostHash(key),
-              labels: { [OWNER.kind]: "exec" },
-              owner,
-              paths,
-              runner,
-              ...(signal ? { signal } : {}),
-              maxOutputBytes: 64 * 1024 * 1024,
-              beforeCreate: () => pending.created,
-              beforeStart: async () => {
-                bound = await readyToStart(pending, binding);
-              },
-              onExit: async ({ snapshotKey }) => {
-                if (!result || !accepts(step.expect, result.exitCode)) return; // failures are not cached
-                stored = await (storing ?? cache.storeOutputs(leased, result, signal));
-                await cache.commit(leased, { name: key, key: snapshotKey, labels: { ...BuildCache.labels(key), ...stored } }, signal);
-              },
-            });
+      let ready!: (made: CachedStep) => void;
+      const result = new Promise<CachedStep>((resolve) => (ready = resolve));
+      const run = client.withLeaseScope(
+        async (leased) => {
+          const task = await startContainer(client, {
+            id,
+            image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
+            args: step.args,
+            env: step.config.env,
+            cwd: step.config.workdir,
+            user: step.config.user || "0:0",
+            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+            ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
+            mounts,
+            networkNamespace: pending.netnsPath,
+            hostsFile: pending.hostsPath,
+            resolvConf: pending.resolvConfPath,
+            hostname: hostHash(key),
+            labels: { [OWNER.kind]: "exec" },
+            owner,
+            paths,
+            runner,
+            ...(signal ? { signal } : {}),
+            maxOutputBytes: 64 * 1024 * 1024,
+            beforeCreate: () => pending.created,
+            beforeStart: async () => {
+              bound = await readyToStart(pending, binding);
+            },
+          });
+          let made: CachedStep;
+          try {
             const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
-            try {
-              const { exitCode } = await task.wait({ signal: runSignal });
-              const out = task.output();
-              result = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
-              // The outputs are stored while the task is deleted (onExit, which commits, waits for both).
-              if (accepts(step.expect, exitCode)) {
-                storing = cache.storeOutputs(leased, result, signal);
-                storing.catch(() => {}); // awaited by onExit; unused when the run is aborted meanwhile
-              }
-            } finally {
-              await task.delete();
-            }
-            log("exec %j exit %d → %s", step.args, result.exitCode, key);
-            // Only a committed exec is remembered (by its stored outputs' digests); the text itself is not kept.
-            const exec = stored && { exitCode: result.exitCode, stdoutDigest: stored[GC.refContent + "stdout"], stderrDigest: stored[GC.refContent + "stderr"] };
-            return exec ? { key, exec, fresh: result } : { key, fresh: result };
-          },
-          { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
-        );
-      } catch (err) {
-        // A bound service that died is the reason the client was cancelled: say so.
-        if (bound?.signal.aborted && !signal?.aborted) throw bound.signal.reason;
-        throw err;
-      }
+            const { exitCode } = await task.wait({ signal: runSignal });
+            const out = task.output();
+            const fresh: ExecResult = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
+            // Failures are not cached. Only a committed exec is remembered (by its outputs' digests), not its text.
+            made = accepts(step.expect, exitCode)
+              ? { key, exec: await cache.commitExec(leased, { name: key, key: task.rootfs.key, result: fresh }, signal), fresh }
+              : { key, fresh };
+          } catch (err) {
+            await task.delete().catch((e: unknown) => log("%s: cleanup after failure: %s", id, e));
+            throw err;
+          }
+          log("exec %j exit %d → %s", step.args, made.fresh!.exitCode, key);
+          ready(made);
+          await task.delete();
+        },
+        { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
+      );
+      // The run settles (fails, or is removed) only after `result` when it had one.
+      const made = await Promise.race([result, run.then(() => result)]);
+      this.#later(run.catch((err: unknown) => log("%s: teardown: %s", id, err)).then(cleanUp));
+      handedOff = true;
+      return made;
+    } catch (err) {
+      // A bound service that died is the reason the client was cancelled: say so.
+      if (bound?.signal.aborted && !signal?.aborted) throw bound.signal.reason;
+      throw err;
     } finally {
-      for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("cleanup: %s", err));
-      for (const v of volumes) await v.release();
+      if (!handedOff) await cleanUp();
     }
+  }
+
+  /** Tracks work that goes on after its caller has its result (drain() waits for it). */
+  #later(work: Promise<void>): void {
+    this.#teardowns.add(work);
+    void work.finally(() => this.#teardowns.delete(work));
   }
 
   /** What of a step enters its chain key: everything that can change its result, never `expect`. */

@@ -1,7 +1,7 @@
 // Containers as svcd runs them: a rootfs snapshot prepared from the image's chainId, a container record carrying
 // the OCI spec and ownership labels, one task with FIFO stdio. `startContainer` returns a RunningTask (services);
 // `runContainer` is start + wait + delete (build steps, one-shot execs). Whatever was created is removed on every
-// path — errors, aborts, non-zero exits — in the order task → onExit hook → container → snapshot → FIFOs.
+// path — errors, aborts, non-zero exits — in the order task → container → snapshot → FIFOs.
 import { TYPE_URL, isUnavailable, jsonAny } from "../containerd/index.js";
 import { debug } from "../common/debug.js";
 import { InternalError, InvalidArgumentError, SvcdError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
@@ -57,15 +57,6 @@ export interface ContainerImage {
   config?: ImageProcessConfig;
 }
 
-/** What the `onExit` hook learns: the rootfs snapshot is still there, the task is gone. */
-export interface ContainerExitInfo {
-  containerId: string;
-  snapshotter: string;
-  /** The active snapshot's key: commit it (Snapshots.Commit) to keep the rootfs as a build step. */
-  snapshotKey: string;
-  exitCode: number;
-}
-
 /** Everything a container start needs. Unset fields fall back to the image config, then containerd's defaults. */
 export interface StartContainerOptions extends OutputOptions {
   /** Container id (also the task id, the snapshot key and the FIFO dir name): `[A-Za-z0-9]+([._-][A-Za-z0-9]+)*`, ≤ 76. */
@@ -99,13 +90,6 @@ export interface StartContainerOptions extends OutputOptions {
   specOpts?: readonly SpecOpt[];
   /** Recorded in ownership labels; default: this process, session "none". */
   owner?: Owner;
-  /**
-   * Called once the task is deleted but before the container and its snapshot are removed, when the started process
-   * exited by itself (or by the caller's kill) before `delete()`, and not through an abort: the place to commit the
-   * rootfs (`snapshotKey`, still active and still referenced by the container, so GC keeps it) as a build step.
-   * A throw fails the run/delete; the rest of the cleanup still completes.
-   */
-  onExit?: (info: ContainerExitInfo) => Promise<void>;
   /**
    * Awaited once the task is created and before its process starts: work that only has to be done by then (the
    * network port's admission) overlaps the task's creation. A throw fails the start; everything made is removed.
@@ -172,7 +156,6 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
   const spec = containerSpec(client.namespace, opts, user);
   const labels = { ...ownerLabels(opts.owner ?? currentOwner("none")), [OWNER.kind]: KIND_CONTAINER };
   const cleanup = new CleanupStack();
-  let exitStatus: number | undefined;
   try {
     throwIfAborted(signal);
     const io = await ProcessIO.open(runner, paths.fifoDir(id), { ...opts, signal });
@@ -195,12 +178,6 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })), { retry: true });
       return mounts;
     });
-    if (opts.onExit) {
-      const onExit = opts.onExit;
-      cleanup.push("onExit", async () => {
-        if (exitStatus !== undefined && !signal?.aborted) await onExit({ containerId: id, snapshotter, snapshotKey: id, exitCode: exitStatus });
-      });
-    }
     if (opts.beforeCreate) await opts.beforeCreate();
     throwIfAborted(signal);
 
@@ -213,19 +190,12 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       return r;
     });
     waiting.catch(() => {});
-    let started = false;
-    cleanup.push("task", async () => {
-      // onExit only follows an exit of the process's own (or one the caller caused), not teardown's SIGKILL.
-      const natural = started && hasExited;
-      const status = await deleteTask(client, id, hasExited ? undefined : waiting);
-      if (natural) exitStatus = status;
-    }, { retry: true });
+    cleanup.push("task", () => deleteTask(client, id, hasExited ? undefined : waiting), { retry: true });
     void io.writeStdin(() => client.tasks.closeIO({ container_id: id, stdin: true }).then(() => undefined)).catch((err) => log("%s: stdin: %s", id, err));
     if (opts.beforeStart) await opts.beforeStart();
     throwIfAborted(signal);
 
     const { pid } = await client.tasks.start({ container_id: id });
-    started = true;
     log("%s: started (pid %d)", id, pid);
     return new RunningTask({
       client,
@@ -236,10 +206,11 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
       spec,
       paths,
       runner,
+      rootfs: { snapshotter, key: id },
       teardown: async () => {
         const errors = await cleanup.run();
         if (errors.length > 0) {
-          // One failure (often the caller's own onExit error) passes through; several are reported together.
+          // One failure passes through; several are reported together.
           throw errors.length === 1 ? errors[0] : new InternalError(`cleanup of container ${id} failed ${errors.length} times`, { cause: new AggregateError(errors) });
         }
       },

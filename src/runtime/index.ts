@@ -25,7 +25,6 @@ export {
   DEFAULT_SNAPSHOTTER,
   KIND_CONTAINER,
   type ContainerImage,
-  type ContainerExitInfo,
   type StartContainerOptions,
 } from "./container.js";
 export { readSnapshotFiles, readSnapshotFile, resolveImageUser, parseFileFrames, type SnapshotReadOptions } from "./snapshot-file.js";

@@ -170,6 +170,8 @@ export interface TaskContext {
   spec: Spec;
   paths: Paths;
   runner: ProcessRunner;
+  /** The container's rootfs, an active snapshot until delete() removes it. */
+  rootfs: { snapshotter: string; key: string };
   /** Deletes the task, the container, its snapshot and the FIFOs (the container's cleanup). */
   teardown: () => Promise<void>;
 }
@@ -177,6 +179,11 @@ export interface TaskContext {
 /** A container's started init task. `delete()` it when done: it removes task, container, snapshot and FIFOs. */
 export class RunningTask extends ProcessHandle {
   readonly id: string;
+  /**
+   * The rootfs snapshot. Once the task has exited (its init gone, and with it every process of its pid namespace)
+   * it may be committed (Snapshots.Commit) to keep the filesystem as a build step; delete() removes the rest.
+   */
+  readonly rootfs: { readonly snapshotter: string; readonly key: string };
   private readonly ctx: TaskContext;
   private readonly execs = new Set<ExecProcess>();
 
@@ -184,6 +191,7 @@ export class RunningTask extends ProcessHandle {
   constructor(ctx: TaskContext) {
     super(ctx.client, ctx.containerId, undefined, ctx.pid, ctx.io, ctx.exited);
     this.id = ctx.containerId;
+    this.rootfs = ctx.rootfs;
     this.ctx = ctx;
   }
 
@@ -226,8 +234,8 @@ export class RunningTask extends ProcessHandle {
   }
 
   /**
-   * Stops whatever still runs (SIGKILL), then deletes every exec, the task, the container, its snapshot (after the
-   * `onExit` hook) and the FIFOs. Idempotent; safe after any failure.
+   * Stops whatever still runs (SIGKILL), then deletes every exec, the task, the container, its snapshot (unless it
+   * was committed) and the FIFOs. Idempotent; safe after any failure.
    */
   async delete(): Promise<void> {
     for (const e of this.execs) await e.delete().catch((err) => log("exec delete: %s", err));

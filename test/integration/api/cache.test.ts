@@ -114,10 +114,15 @@ test("a PRIVATE copy is removed after its run, whoever in the container owns the
   // This process holds the volume's PRIVATE lock, so the run below is given a copy.
   const root = join(enginePaths().cacheVolumesDir, name);
   const lock = await acquireFileLock(join(root, "private.lock"), { runner: engineRunner() });
+  // Its own session: an exec's teardown (its volumes' release among it) ends after its output is back, and close()
+  // waits for it.
+  const other = await connect({ namespace: "svcd-test" });
   try {
-    const out = await on("PRIVATE").withUser("65534").withExec(["sh", "-c", "mkdir /c/d/x && touch /c/d/x/f && ls /c/d/x"]).stdout();
+    const out = await other.container().from("busybox").withEnvVariable("N", unique()).withMountedCache("/c", other.cacheVolume(name), { sharing: "PRIVATE" })
+      .withUser("65534").withExec(["sh", "-c", "mkdir /c/d/x && touch /c/d/x/f && ls /c/d/x"]).stdout();
     assert.is(out, "f\n");
   } finally {
+    await other.close();
     lock.release();
   }
   assert.equal((await readdir(root)).filter((f) => f.startsWith(PRIVATE_COPY_PREFIX)), [], "no copy left");

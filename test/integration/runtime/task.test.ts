@@ -1,5 +1,5 @@
 // startContainer's RunningTask against the real containerd: the init forwards SIGTERM, exec, the container record
-// ctr can read, cgroups, the onExit hook with the rootfs still in place, reading files from a snapshot.
+// ctr can read, cgroups, an exited task's rootfs committed before its delete, reading files from a snapshot.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -102,46 +102,35 @@ test("ctr containers info reads the container svcd created; cgroup /<ns>/<id> as
   assertNoLeaks();
 });
 
-test("onExit sees the rootfs snapshot after the task: changes are there, the helpers are not", async () => {
+test("an exited task's rootfs can be committed before delete(): its changes, not the init's; delete() keeps the commit", async () => {
+  const o = opts({ args: ["sh", "-c", "echo data > /tmp/made-here; exit 5"], user: "nobody:nobody" });
+  const name = `${o.id}-committed`;
+  const task = await startContainer(fx.client, o);
   let upperFiles: string[] = [];
   let madeBy = -1;
-  let info: unknown;
-  const o = opts({
-    args: ["sh", "-c", "echo data > /tmp/made-here; exit 5"],
-    user: "nobody:nobody",
-    onExit: async (i) => {
-      info = i;
-      const { mounts } = await fx.client.snapshots.mounts({ snapshotter: i.snapshotter, key: i.snapshotKey });
-      const upper = mounts[0]?.options.find((x) => x.startsWith("upperdir="))?.slice("upperdir=".length);
-      assert.ok(upper, JSON.stringify(mounts));
-      upperFiles = walk(upper!).map((f) => relative(upper!, f)).sort();
-      // The owner as the engine sees it: rootless, the host sees the sub-uid nobody maps to.
-      const owner = await fx.runner.run("stat", ["-c", "%u", join(upper!, "tmp", "made-here")]);
-      assert.is(owner.exitCode, 0, owner.stderr);
-      madeBy = Number(owner.stdout.trim());
-    },
-  });
-  const r = await runContainer(fx.client, o);
-  assert.is(r.exitCode, 5);
-  assert.equal(info, { containerId: o.id, snapshotter: "overlayfs", snapshotKey: o.id, exitCode: 5 });
+  try {
+    assert.is((await task.wait()).exitCode, 5);
+    assert.equal(task.rootfs, { snapshotter: "overlayfs", key: o.id });
+    const { mounts } = await fx.client.snapshots.mounts(task.rootfs);
+    const upper = mounts[0]?.options.find((x) => x.startsWith("upperdir="))?.slice("upperdir=".length);
+    assert.ok(upper, JSON.stringify(mounts));
+    upperFiles = walk(upper!).map((f) => relative(upper!, f)).sort();
+    // The owner as the engine sees it: rootless, the host sees the sub-uid nobody maps to.
+    const owner = await fx.runner.run("stat", ["-c", "%u", join(upper!, "tmp", "made-here")]);
+    assert.is(owner.exitCode, 0, owner.stderr);
+    madeBy = Number(owner.stdout.trim());
+    // Rooted: nothing else (no lease, no container) holds it once the task is deleted, and GC would take it.
+    await fx.client.snapshots.commit({ snapshotter: task.rootfs.snapshotter, name, key: task.rootfs.key, labels: { "containerd.io/gc.root": "test" } });
+  } finally {
+    await task.delete();
+  }
   // The init under /dev/.svcd left nothing; "run" is runc creating the /run tmpfs mountpoint this image lacks.
   assert.equal(upperFiles, ["run", "tmp", "tmp/made-here"]);
   assert.is(madeBy, 65534);
-  assertNoLeaks();
-});
-
-test("onExit: not after teardown's kill; a throwing hook fails the run and still cleans up", async () => {
-  let calls = 0;
-  const task = await startContainer(fx.client, opts({ args: ["sleep", "1000"], onExit: async () => void calls++ }));
-  await task.delete();
-  assert.is(calls, 0);
-  const hookError = new Error("commit failed");
-  const p = runContainer(fx.client, opts({ args: ["true"], onExit: async () => { throw hookError; } }));
-  await p.then(
-    () => assert.unreachable("should reject"),
-    (e: unknown) => assert.is(e, hookError),
-  );
-  assertNoLeaks();
+  assertNoLeaks(); // the task, the container and the FIFOs are gone, and no active snapshot is left
+  const { info } = await fx.client.snapshots.stat({ snapshotter: "overlayfs", key: name });
+  await fx.client.snapshots.remove({ snapshotter: "overlayfs", key: name });
+  assert.is(info?.name, name);
 });
 
 test("beforeStart runs with the task created and its process not yet started; a throw fails the start and cleans up", async () => {
