@@ -54,6 +54,15 @@ export interface LeaseScopeOptions {
   syncDelete?: boolean;
 }
 
+/** A lease being created (ContainerdClient.beginLease). */
+export interface PendingLease {
+  id: string;
+  /** A client whose new content and snapshots join the lease, once it exists; rejects when its creation failed. */
+  leased: Promise<ContainerdClient>;
+  /** Deletes the lease (after its creation settled); idempotent. */
+  release(): Promise<void>;
+}
+
 /** Throws InvalidArgumentError unless `id` is a valid containerd identifier. */
 export function assertIdentifier(id: unknown, what: string): asserts id is string {
   if (typeof id !== "string" || id.length > 76 || !IDENTIFIER_RE.test(id)) {
@@ -152,22 +161,39 @@ export class ContainerdClient {
 
   /** Runs fn under a fresh lease (which expires by itself), then deletes the lease, whatever fn did. */
   async withLeaseScope<T>(fn: (leased: ContainerdClient, leaseId: string) => Promise<T>, opts: LeaseScopeOptions = {}): Promise<T> {
-    const expireMs = opts.expireMs ?? DEFAULT_LEASE_EXPIRE_MS;
-    if (!(expireMs > 0)) throw new InvalidArgumentError(`withLeaseScope: expireMs must be positive, got ${expireMs}`);
-    const id = `svcd-${process.pid}-${randomBytes(6).toString("hex")}`;
-    const labels = { ...opts.labels, [GC.expire]: new Date(Date.now() + expireMs).toISOString() };
-    await this.leases.create({ id, labels });
-    // Retried while containerd restarts, so that a restart does not leave the lease holding data for a day.
-    const remove = () => retryWhileUnavailable(() => this.leases.delete({ id, sync: opts.syncDelete ?? false }), { what: `delete lease ${id}` });
+    const lease = this.beginLease(opts);
     let result: T;
     try {
-      result = await fn(this.withLease(id), id);
+      result = await fn(await lease.leased, lease.id);
     } catch (err) {
-      await remove().catch(() => {}); // it expires anyway
+      await lease.release().catch(() => {}); // it expires anyway
       throw err;
     }
-    await remove();
+    await lease.release();
     return result;
+  }
+
+  /**
+   * A fresh lease (which expires by itself), created in the background: work that needs it only later awaits
+   * `leased` then, instead of a Leases.Create on its path. `release()` deletes it once created (idempotent; a lease
+   * that failed to be created has nothing to delete).
+   */
+  beginLease(opts: LeaseScopeOptions = {}): PendingLease {
+    const expireMs = opts.expireMs ?? DEFAULT_LEASE_EXPIRE_MS;
+    if (!(expireMs > 0)) throw new InvalidArgumentError(`beginLease: expireMs must be positive, got ${expireMs}`);
+    const id = `svcd-${process.pid}-${randomBytes(6).toString("hex")}`;
+    const labels = { ...opts.labels, [GC.expire]: new Date(Date.now() + expireMs).toISOString() };
+    const created = this.leases.create({ id, labels });
+    const leased = created.then(() => this.withLease(id));
+    leased.catch(() => {}); // seen by whoever awaits it
+    let released: Promise<void> | undefined;
+    // Retried while containerd restarts, so that a restart does not leave the lease holding data for a day.
+    const release = () =>
+      (released ??= created.then(
+        () => retryWhileUnavailable(() => this.leases.delete({ id, sync: opts.syncDelete ?? false }), { what: `delete lease ${id}` }).then(() => undefined),
+        () => undefined,
+      ));
+    return { id, leased, release };
   }
 
   /** Closes the shared channel: this client and every copy made from it stop working. */

@@ -1,5 +1,5 @@
 // The containerd layer's only public door: the typed gRPC client, its errors mapping and Any helpers.
-export { ContainerdClient, assertIdentifier, type ContainerdClientOptions, type LeaseScopeOptions } from "./containerd-client.js";
+export { ContainerdClient, assertIdentifier, type ContainerdClientOptions, type LeaseScopeOptions, type PendingLease } from "./containerd-client.js";
 export type { CallOptions } from "./connection.js";
 export { WRITE_CHUNK_BYTES, assertDigest, type WriteContentRequestOptions, type WriteContentResult } from "./content-writer.js";
 export type { ContainerdEvent, SubscribeOptions } from "./event-stream.js";

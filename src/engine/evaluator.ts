@@ -233,53 +233,54 @@ export class Evaluator {
       });
       let ready!: (made: CachedStep) => void;
       const result = new Promise<CachedStep>((resolve) => (ready = resolve));
-      const run = client.withLeaseScope(
-        async (leased) => {
-          const task = await startContainer(client, {
-            id,
-            image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
-            args: step.args,
-            env: step.config.env,
-            cwd: step.config.workdir,
-            user: step.config.user || "0:0",
-            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
-            ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
-            mounts,
-            networkNamespace: pending.netnsPath,
-            hostsFile: pending.hostsPath,
-            resolvConf: pending.resolvConfPath,
-            hostname: hostHash(key),
-            labels: { [OWNER.kind]: "exec" },
-            owner,
-            paths,
-            runner,
-            ...(signal ? { signal } : {}),
-            maxOutputBytes: 64 * 1024 * 1024,
-            beforeCreate: () => pending.created,
-            beforeStart: async () => {
-              bound = await readyToStart(pending, binding);
-            },
-          });
-          let made: CachedStep;
-          try {
-            const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
-            const { exitCode } = await task.wait({ signal: runSignal });
-            const out = task.output();
-            const fresh: ExecResult = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
-            // Failures are not cached. Only a committed exec is remembered (by its outputs' digests), not its text.
-            made = accepts(step.expect, exitCode)
-              ? { key, exec: await cache.commitExec(leased, { name: key, key: task.rootfs.key, result: fresh }, signal), fresh }
-              : { key, fresh };
-          } catch (err) {
-            await task.delete().catch((e: unknown) => log("%s: cleanup after failure: %s", id, e));
-            throw err;
-          }
-          log("exec %j exit %d → %s", step.args, made.fresh!.exitCode, key);
-          ready(made);
-          await task.delete();
-        },
-        { expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() },
-      );
+      // The lease protects the outputs between their write and the commit that references them: it is made while
+      // the container runs, not on the way to it.
+      const lease = client.beginLease({ expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() });
+      undo.push(() => lease.release());
+      const run = (async () => {
+        const task = await startContainer(client, {
+          id,
+          image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
+          args: step.args,
+          env: step.config.env,
+          cwd: step.config.workdir,
+          user: step.config.user || "0:0",
+          ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+          ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
+          mounts,
+          networkNamespace: pending.netnsPath,
+          hostsFile: pending.hostsPath,
+          resolvConf: pending.resolvConfPath,
+          hostname: hostHash(key),
+          labels: { [OWNER.kind]: "exec" },
+          owner,
+          paths,
+          runner,
+          ...(signal ? { signal } : {}),
+          maxOutputBytes: 64 * 1024 * 1024,
+          beforeCreate: () => pending.created,
+          beforeStart: async () => {
+            bound = await readyToStart(pending, binding);
+          },
+        });
+        let made: CachedStep;
+        try {
+          const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
+          const { exitCode } = await task.wait({ signal: runSignal });
+          const out = task.output();
+          const fresh: ExecResult = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
+          // Failures are not cached. Only a committed exec is remembered (by its outputs' digests), not its text.
+          made = accepts(step.expect, exitCode)
+            ? { key, exec: await cache.commitExec(await lease.leased, { name: key, key: task.rootfs.key, result: fresh }, signal), fresh }
+            : { key, fresh };
+        } catch (err) {
+          await task.delete().catch((e: unknown) => log("%s: cleanup after failure: %s", id, e));
+          throw err;
+        }
+        log("exec %j exit %d → %s", step.args, made.fresh!.exitCode, key);
+        ready(made);
+        await task.delete();
+      })();
       // The run settles (fails, or is removed) only after `result` when it had one.
       const made = await Promise.race([result, run.then(() => result)]);
       this.#later(run.catch((err: unknown) => log("%s: teardown: %s", id, err)).then(cleanUp));

@@ -158,26 +158,36 @@ export async function startContainer(client: RuntimeClient, opts: StartContainer
   const cleanup = new CleanupStack();
   try {
     throwIfAborted(signal);
-    const io = await ProcessIO.open(runner, paths.fifoDir(id), { ...opts, signal });
-    cleanup.push("fifos", () => io.close());
-
-    const rootfs = await client.withLeaseScope(async (leased) => {
-      const { mounts } = await leased.snapshots.prepare({ snapshotter, key: id, parent: opts.image.chainId, labels });
-      cleanup.push("snapshot", () => ignoreNotFound(client.snapshots.remove({ snapshotter, key: id })), { retry: true });
-      await leased.containers.create({
-        container: {
-          id,
-          labels: { [OWNER.kind]: KIND_CONTAINER, ...opts.labels, ...ownerLabels(opts.owner ?? currentOwner("none")) },
-          image: opts.image.name,
-          runtime: { name: RUNC_RUNTIME },
-          spec: jsonAny(TYPE_URL.spec, spec),
-          snapshotter,
-          snapshot_key: id,
-        },
-      });
-      cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })), { retry: true });
-      return mounts;
-    });
+    // The FIFOs (a mkfifo process) while the container record and its snapshot are made. The record comes first: it
+    // references the snapshot key, which keeps the snapshot from containerd's GC from the moment it exists, so no
+    // lease is needed between the two.
+    const [fifos, record] = await Promise.allSettled([
+      ProcessIO.open(runner, paths.fifoDir(id), { ...opts, signal }).then((io) => {
+        cleanup.push("fifos", () => io.close());
+        return io;
+      }),
+      (async () => {
+        await client.containers.create({
+          container: {
+            id,
+            labels: { [OWNER.kind]: KIND_CONTAINER, ...opts.labels, ...ownerLabels(opts.owner ?? currentOwner("none")) },
+            image: opts.image.name,
+            runtime: { name: RUNC_RUNTIME },
+            spec: jsonAny(TYPE_URL.spec, spec),
+            snapshotter,
+            snapshot_key: id,
+          },
+        });
+        cleanup.push("container", () => ignoreNotFound(client.containers.delete({ id })), { retry: true });
+        const { mounts } = await client.snapshots.prepare({ snapshotter, key: id, parent: opts.image.chainId, labels });
+        cleanup.push("snapshot", () => ignoreNotFound(client.snapshots.remove({ snapshotter, key: id })), { retry: true });
+        return mounts;
+      })(),
+    ]);
+    if (fifos.status === "rejected") throw fifos.reason;
+    if (record.status === "rejected") throw record.reason;
+    const io = fifos.value;
+    const rootfs = record.value;
     if (opts.beforeCreate) await opts.beforeCreate();
     throwIfAborted(signal);
 

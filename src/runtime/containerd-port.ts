@@ -59,6 +59,4 @@ export interface RuntimeClient {
     ): Promise<unknown>;
     closeIO(req: { container_id: string; exec_id?: string; stdin: boolean }, opts?: CallOptions): Promise<unknown>;
   };
-  /** Runs `fn` with a client whose calls carry a fresh lease; the lease is deleted when `fn` settles. */
-  withLeaseScope<T>(fn: (leased: RuntimeClient, leaseId: string) => Promise<T>, opts?: { expireMs?: number; labels?: Record<string, string> }): Promise<T>;
 }
