@@ -98,8 +98,8 @@ export class SessionNetwork {
 
   /**
    * Attaches in two steps without making the caller wait for either: `created` once the netns and the files exist
-   * (a task may be created with them), `attached` once the netns is on the bridge, its address recorded (written
-   * in by writeHosts) and its admission under way. The caller's undo is `detachLater(await attached)`; a failed
+   * (a task may be created with them), `attached` once the netns is on the bridge, its address recorded (and being
+   * written into its hosts file) and its admission under way. The caller's undo is `detachLater(await attached)`; a failed
    * attach has undone itself.
    */
   async attachInBackground(id: string, opts: AttachOptions): Promise<PendingAttach> {
@@ -135,6 +135,7 @@ export class SessionNetwork {
       const admitted = firewall.admitContainer(this.#key, net);
       admitted.catch(() => {}); // the caller awaits it through admitted(); a failure also fails the start
       let detached: Promise<void> | undefined;
+      let ownWritten: Promise<void> | undefined;
       const container: AttachedContainer = {
         id,
         ip: net.ip,
@@ -143,7 +144,8 @@ export class SessionNetwork {
         resolvConfPath,
         hostnamePath: this.#store.filesOf(id).hostnamePath,
         admitted: () => admitted,
-        writeHosts: (aliases) => this.#setOwn(id, aliases),
+        // With no aliases (and none set before) the file needs nothing beyond the write its address started.
+        writeHosts: (aliases) => (aliases.length === 0 && ownWritten && this.#members.get(id)?.length === 0 ? ownWritten : this.#setOwn(id, aliases)),
         detach: () => {
           detached ??= (async () => {
             this.#members.delete(id);
@@ -155,14 +157,18 @@ export class SessionNetwork {
           return detached;
         },
       };
-      // Its own address, recorded for its hosts file: written in by writeHosts() before its process starts (or by
-      // any session rewrite before that).
+      // Its own address, recorded for its hosts file and written in now, while the caller creates the task (a
+      // session rewrite, shared with whatever else changed meanwhile); writeHosts() awaits that write.
       try {
         await this.#store.recordAddress(id, net.ip);
       } catch (err) {
         await container.detach().catch(() => {});
         throw err;
       }
+      ownWritten = this.#rewriteAll().then((missing) => {
+        if (missing.includes(id)) throw new InternalError(`the hosts file of ${id} is gone`);
+      });
+      ownWritten.catch(() => {}); // awaited by writeHosts(), or not needed when it is given aliases
       return container;
     });
     created.catch(() => {}); // reaches the caller through `attached` too
