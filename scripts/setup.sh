@@ -20,7 +20,7 @@ packages=(
   mariadb-server
   # systemd-analyze verifies the daemon's units (test/unit/systemd-units.test.ts); no systemd runs here
   systemd
-  # build/svcd-splice, the forwards' splice helper (src/forward/native/svcd-splice.c)
+  # build/svcd-splice and build/svcd-netns, the native helpers (src/*/native/*.c)
   gcc libc6-dev
 )
 # `setup.sh --list-packages`: the list, one a line, and nothing else (the VM's box installs the same, scripts/vm).
@@ -115,21 +115,24 @@ else
   log "build up to date"
 fi
 
-# --- the splice helper -----------------------------------------------------------------------------------------
-# build/svcd-splice carries TCP forwards' bytes with splice(2) (src/forward/native/svcd-splice.c, issue 13); without
-# it the forward agent pipes them in Node. Rebuilt when the source is newer; build/ is not committed.
-helper_src=src/forward/native/svcd-splice.c
-helper=build/svcd-splice
-if [ ! -x "$helper" ] || [ "$helper_src" -nt "$helper" ]; then
-  command -v gcc >/dev/null || die "gcc is needed to build $helper (apt-get install gcc)"
-  log "building $helper"
-  mkdir -p build
-  gcc -O2 -Wall -Wextra -Werror -o "$helper.tmp" "$helper_src"
-  mv -f "$helper.tmp" "$helper"
-  chmod 0755 "$helper"
-else
-  log "$helper up to date"
-fi
+# --- the native helpers ------------------------------------------------------------------------------------------
+# build/svcd-splice carries TCP forwards' bytes with splice(2) (src/forward/native/svcd-splice.c); without it the
+# forward agent pipes them in Node. build/svcd-netns makes a container's netns file in one process
+# (src/network/native/svcd-netns.c); without it, unshare → sh → ip do. Both issue 13. Each is rebuilt when its
+# source is newer; build/ is not committed.
+for pair in src/forward/native/svcd-splice.c:build/svcd-splice src/network/native/svcd-netns.c:build/svcd-netns; do
+  helper_src="${pair%%:*}" helper="${pair#*:}"
+  if [ ! -x "$helper" ] || [ "$helper_src" -nt "$helper" ]; then
+    command -v gcc >/dev/null || die "gcc is needed to build $helper (apt-get install gcc)"
+    log "building $helper"
+    mkdir -p build
+    gcc -O2 -Wall -Wextra -Werror -o "$helper.tmp" "$helper_src"
+    mv -f "$helper.tmp" "$helper"
+    chmod 0755 "$helper"
+  else
+    log "$helper up to date"
+  fi
+done
 
 # --- the commands ------------------------------------------------------------------------------------------------
 # `svc` and `svcd` on PATH for the README's walkthrough: symlinks to this checkout's build (what `npm link` would

@@ -8,10 +8,13 @@
 // isolation guarantee — a privileged container can turn it back on; the hub's bridge filters drop IPv6 regardless.
 // Invariant: a file is either absent, a mounted netns, or (after a crash mid-create) an empty regular file that
 // remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
-import { constants } from "node:fs";
+// A netns is made by build/svcd-netns (native/svcd-netns.c) in one process when scripts/setup.sh built it, else by
+// unshare(1) → sh → ip(8).
+import { accessSync, constants } from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
-import { dirname } from "node:path";
-import { AlreadyExistsError, InternalError } from "../../common/errors.js";
+import { dirname, isAbsolute } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AlreadyExistsError, InternalError, InvalidArgumentError } from "../../common/errors.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 
 /**
@@ -20,16 +23,36 @@ import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
  */
 const IPV6_OFF = "for f in all default; do echo 1 > /proc/sys/net/ipv6/conf/$f/disable_ipv6; done 2>/dev/null";
 
+/**
+ * The netns helper to use: $SVCD_NETNS_HELPER (an absolute path, or "off"), else build/svcd-netns when setup.sh
+ * built it; undefined: none (unshare, sh and ip do its work).
+ */
+export function defaultNetnsHelper(env: NodeJS.ProcessEnv = process.env, moduleUrl: string = import.meta.url): string | undefined {
+  const chosen = env.SVCD_NETNS_HELPER;
+  if (chosen === "off") return undefined;
+  if (chosen !== undefined && chosen !== "" && !isAbsolute(chosen)) throw new InvalidArgumentError(`SVCD_NETNS_HELPER must be an absolute path or "off": ${JSON.stringify(chosen)}`);
+  const path = chosen || fileURLToPath(new URL("../../../build/svcd-netns", moduleUrl));
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates, tests and removes netns files in one directory. */
 export class NetnsFiles {
   readonly dir: string;
   readonly #runner: ProcessRunner;
   readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #helper: string | undefined;
 
-  constructor(opts: { dir: string; runner: ProcessRunner; env?: NodeJS.ProcessEnv }) {
+  /** `helper`: the netns helper's path, false for none; default defaultNetnsHelper(env). */
+  constructor(opts: { dir: string; runner: ProcessRunner; env?: NodeJS.ProcessEnv; helper?: string | false }) {
     this.dir = opts.dir;
     this.#runner = opts.runner;
     this.#env = opts.env;
+    this.#helper = opts.helper === false ? undefined : (opts.helper ?? defaultNetnsHelper(opts.env ?? process.env));
   }
 
   /** Makes the directory a private bind mount of itself (idempotent). Call under the hub setup lock. */
@@ -64,8 +87,13 @@ export class NetnsFiles {
       throw new InternalError(`could not create network namespace file ${path}`, { cause: err });
     }
     try {
-      const script = `${IPV6_OFF}; ${opts.loopbackUp ? "exec ip link set lo up" : "true"}`;
-      await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", "sh", "-c", script], { env: this.#env, signal });
+      const run = { env: this.#env, signal };
+      if (this.#helper) {
+        await runChecked(this.#runner, this.#helper, [path, ...(opts.loopbackUp ? ["--lo-up"] : [])], run);
+      } else {
+        const script = `${IPV6_OFF}; ${opts.loopbackUp ? "exec ip link set lo up" : "true"}`;
+        await runChecked(this.#runner, "unshare", [`--net=${path}`, "--", "sh", "-c", script], run);
+      }
     } catch (err) {
       await this.remove(path);
       throw err;

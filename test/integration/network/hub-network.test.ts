@@ -13,7 +13,7 @@ import { SvcdError } from "../../../src/common/errors.js";
 import { Paths } from "../../../src/common/paths.js";
 import { HubNetwork, type HubOptions } from "../../../src/network/index.js";
 import { bridgeMac } from "../../../src/network/hub/hub-network.js";
-import { NetnsFiles } from "../../../src/network/hub/netns-files.js";
+import { NetnsFiles, defaultNetnsHelper } from "../../../src/network/hub/netns-files.js";
 import { engineRunner, testPaths } from "../../rig/engine.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -186,6 +186,56 @@ test("isNetns tells a mounted netns from an absent file and from a crash's empty
     await netns.remove(empty);
     await netns.releasePrivateDir();
   }
+});
+
+test("the netns helper and unshare → sh → ip make the same netns: IPv6 off, lo up only when asked; the helper in one process", async () => {
+  const helper = defaultNetnsHelper();
+  assert.ok(helper, "scripts/setup.sh builds build/svcd-netns");
+  const paths = freshPaths();
+  const spawned: string[] = [];
+  const counting = {
+    kind: runner.kind,
+    ...(runner.userNamespace !== undefined ? { userNamespace: runner.userNamespace } : {}),
+    run: (file: string, args: readonly string[], o?: Parameters<typeof runner.run>[2]) => (spawned.push(file), runner.run(file, args, o)),
+    spawn: (file: string, args: readonly string[], o?: Parameters<typeof runner.spawn>[2]) => (spawned.push(file), runner.spawn(file, args, o)),
+    ...(runner.helperView ? { helperView: (p: string) => runner.helperView!(p) } : {}),
+  };
+  const inNetns = async (file: string, args: string[]) => {
+    const r = await runner.run("nsenter", [`--net=${file}`, "--", ...args]);
+    assert.is(r.exitCode, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const made: [NetnsFiles, string][] = [];
+  try {
+    for (const [name, files] of [
+      ["helper", new NetnsFiles({ dir: paths.netnsDir, runner: counting, helper })],
+      ["shell", new NetnsFiles({ dir: paths.netnsDir, runner: counting, helper: false })],
+    ] as const) {
+      await files.preparePrivateDir();
+      for (const loopbackUp of [true, false]) {
+        const file = join(paths.netnsDir, `ctr-${name}-${loopbackUp ? "up" : "down"}`);
+        spawned.length = 0;
+        await files.create(file, undefined, { loopbackUp });
+        made.push([files, file]);
+        assert.equal(spawned, [name === "helper" ? helper! : "unshare"], `${name}: the processes spawned`);
+        assert.ok(await files.isNetns(file), `${name}: mounted`);
+        assert.is(await inNetns(file, ["cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"]), "1\n1", `${name}: IPv6 off`);
+        const links = (await inNetns(file, ["ip", "-o", "link", "show"])).split("\n");
+        assert.is(links.length, 1, `${name}: only lo: ${links.join(" | ")}`);
+        assert.is(/<[^>]*\bUP\b[^>]*>/.test(links[0]!), loopbackUp, `${name}, loopbackUp ${loopbackUp}: ${links[0]}`);
+      }
+    }
+    // A file that exists is refused before either runs; a failed helper leaves no file.
+    await codeOf(made[0]![0].create(made[0]![1])).then((code) => assert.is(code, "ALREADY_EXISTS"));
+    const failing = new NetnsFiles({ dir: paths.netnsDir, runner, helper: "/bin/false" });
+    const gone = join(paths.netnsDir, "ctr-failing");
+    assert.ok(await codeOf(failing.create(gone)), "a failing helper fails the create");
+    assert.not.ok(existsSync(gone), "and leaves no file");
+  } finally {
+    for (const [files, file] of made) await files.remove(file);
+    await new NetnsFiles({ dir: paths.netnsDir, runner }).releasePrivateDir();
+  }
+  assert.equal(readdirSync(paths.netnsDir), []);
 });
 
 test("10 concurrent addContainer calls get 10 distinct IPs", async () => {
