@@ -1,11 +1,16 @@
 // Benchmark: build steps through the public API. A 3-step chain (withNewFile, withExec, withExec) built cold (a
 // unique env var each iteration) vs the same chain fully cached (a new Container object each time, same client);
 // and a cold `withExec(["echo","hi"])` vs `ctr run --rm … echo hi`. Uses $CONTAINERD_ADDRESS (default the system
-// socket), namespaces bench-*-<pid>, all removed at the end.
+// socket), namespaces bench-*-<pid>, all removed at the end; a daemon (dist/cli/svcd.js) on a private socket for the
+// "new process, daemon" row.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Ctr, containerdAddress } from "./lib/ctr.mjs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon } from "./lib/daemon.mjs";
 import { Cleanups, privateSvcdDirs, registryWith } from "./lib/session.mjs";
 import { alternate, iterations, machineLine, report } from "./lib/stats.mjs";
 import { load } from "./lib/svcd.mjs";
@@ -25,6 +30,15 @@ try {
   cleanups.push(apiNs, () => new Ctr(address, apiNs).destroyNamespace());
   const api = await connect({ containerd: address, namespace: apiNs, registryMirrors: { "docker.io": registry.url } });
   cleanups.push("api client", () => api.close());
+
+  // A daemon on the same containerd, for a later process that finds the daemon's engine warm (engine "daemon").
+  const daemonNs = `bench-daemon-build-${tag}`;
+  cleanups.push(daemonNs, () => new Ctr(address, daemonNs).destroyNamespace());
+  const socketDir = await mkdtemp(join(tmpdir(), "svcd-bench-build-"));
+  cleanups.push("daemon socket dir", () => rm(socketDir, { recursive: true, force: true }));
+  const socket = join(socketDir, "svcd.sock");
+  process.env.CONTAINERD_ADDRESS = address;
+  await startDaemon(cleanups, socket, daemonNs);
 
   const ctrNs = `bench-ctr-build-${tag}`;
   const peer = new Ctr(address, ctrNs);
@@ -67,15 +81,10 @@ try {
         run: async () => expect(await chain(cachedValue, fresh).stdout(), `hello ${cachedValue}`),
         after: () => fresh.close(),
       },
-      // A later process: node + svcd's modules load untimed; the child times connect() → stdout() itself.
-      {
-        name: "chain cached, new process",
-        run: async () => {
-          const child = fileURLToPath(new URL("./lib/cached-child.mjs", import.meta.url));
-          const { stdout } = await promisify(execFile)(process.execPath, [child, address, apiNs, registry.url, cachedValue], { env: process.env });
-          return JSON.parse(stdout.trim().split("\n").pop());
-        },
-      },
+      // A later process: node + svcd's modules load untimed; the child times connect() → stdout() itself, with an
+      // embedded engine, then through the daemon (whose first run, the warm-up, builds the chain in its namespace).
+      { name: "chain cached, new process", run: () => cachedChild([address, apiNs, registry.url, cachedValue]) },
+      { name: "chain cached, new process, daemon", run: () => cachedChild([address, daemonNs, registry.url, cachedValue, socket]) },
       {
         name: "svcd withExec echo hi, cold",
         run: async () => expect(await api.container().from("busybox").withEnvVariable("N", unique()).withExec(["echo", "hi"]).stdout(), "hi\n"),
@@ -96,10 +105,18 @@ try {
       [
         ["chain cached, stdout()", 20],
         ["chain cached, new process", 10],
+        ["chain cached, new process, daemon", 10],
       ],
     ),
   );
   console.log(`\n${await machineLine()}; containerd: ${address}`);
 } finally {
   await cleanups.run();
+}
+
+/** Runs bench/lib/cached-child.mjs with `args`; its own timing (connect() → stdout()) is the sample. */
+async function cachedChild(args) {
+  const child = fileURLToPath(new URL("./lib/cached-child.mjs", import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, [child, ...args], { env: process.env });
+  return JSON.parse(stdout.trim().split("\n").pop());
 }

@@ -5,13 +5,11 @@
 // runs, and a load of C concurrent daemon clients each running the seed scenario L times (scenarios per second, p99).
 // Both sides use the same containerd and dirs: the daemon is started with the bench's environment.
 //   node bench/daemon.mjs            N=20 (iterations per side) C=20 L=10
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { svcdContainerd } from "./lib/engine.mjs";
 import { Cleanups, privateSvcdDirs, registryWith } from "./lib/session.mjs";
 import { alternate, iterations, machineLine, report } from "./lib/stats.mjs";
+import { startDaemon } from "./lib/daemon.mjs";
 import { load } from "./lib/svcd.mjs";
 
 const { connect } = await load("index.js");
@@ -27,33 +25,6 @@ const MiB = 1024 * 1024;
 let seq = 0;
 const unique = () => `${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
 
-async function startDaemon(socket, namespace) {
-  const entry = fileURLToPath(new URL("../dist/cli/svcd.js", import.meta.url));
-  const child = spawn(process.execPath, ["--max-semi-space-size=1", "--expose-gc", entry, "--socket", socket, "--namespace", namespace], { env: process.env, stdio: ["ignore", "inherit", "pipe"] });
-  let err = "";
-  child.stderr.setEncoding("utf8");
-  await new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      err += chunk;
-      if (err.includes("serving on")) {
-        child.off("exit", onExit);
-        resolve();
-      }
-    };
-    const onExit = (code, signal) => {
-      child.stderr.off("data", onData);
-      reject(new Error(`svcd exited (${signal ?? code}) before serving:\n${err}`));
-    };
-    child.stderr.on("data", onData);
-    child.once("exit", onExit);
-  });
-  child.stderr.on("data", (chunk) => process.stderr.write(chunk)); // its log from here on
-  cleanups.push("svcd daemon", async () => {
-    child.kill("SIGTERM");
-    await once(child, "exit");
-  });
-  return child;
-}
 
 function scenarios(client) {
   const httpd = (k) => {
@@ -89,7 +60,7 @@ try {
   process.env.SVCD_REGISTRY_MIRRORS = `docker.io=${registry.url}`;
   if (option.containerd) process.env.CONTAINERD_ADDRESS = option.containerd;
   const socket = `/tmp/svcd-bench-${process.pid}.sock`;
-  await startDaemon(socket, namespace);
+  await startDaemon(cleanups, socket, namespace);
   const rssStart = Number((await daemonStatus(socket, { gc: true })).rss);
   const embedded = await connect({ ...option, engine: "embedded", namespace, serviceGracePeriodMs: 0 });
   cleanups.push("embedded client", () => embedded.close());

@@ -3,7 +3,7 @@
 import { createEngine, LocalHost } from "../engine/index.js";
 import { EngineUnavailableError, InvalidArgumentError } from "../common/errors.js";
 import { assertCallOptions, assertId, assertOneOf, assertString, quote, type Engine } from "../definition/index.js";
-import { daemonSocketPath, probeDaemon, RemoteEngine } from "../daemon/index.js";
+import { daemonSocketPath, probeKeepingClient, RemoteEngine } from "../daemon/index.js";
 import { resolveMirrors } from "../image/index.js";
 import { debug } from "../common/debug.js";
 import { Client } from "./client.js";
@@ -40,11 +40,12 @@ async function openEngine(options: ConnectOptions): Promise<Engine> {
   const mode = options.engine ?? "auto";
   if (mode !== "embedded") {
     const socket = daemonSocketPath(options.socket);
-    const probe = await probeDaemon(socket);
+    const { probe, client } = await probeKeepingClient(socket);
     trace(probe.state === "answers" ? "svcd's daemon at %s answers (pid %d): the session is its" : "svcd's daemon at %s: %s", socket, probe.state === "answers" ? probe.version.pid : probe.state === "absent" ? probe.reason : "denied");
     if (probe.state === "answers") {
       const given = DAEMON_WIDE.filter((name) => options[name] !== undefined);
       if (given.length > 0) {
+        client?.close();
         throw new InvalidArgumentError(
           `${given.join(", ")}: daemon-wide option${given.length > 1 ? "s" : ""}, but this client talks to svcd's daemon at ${socket}, which has its own: ` +
             `configure the daemon (svcd --containerd/--namespace/--rootless, or its unit's Environment=), or connect({ engine: "embedded" })`,
@@ -60,6 +61,7 @@ async function openEngine(options: ConnectOptions): Promise<Engine> {
           onProgress: options.onProgress,
         },
         options.signal,
+        client,
       );
     }
     if (probe.state === "denied") {

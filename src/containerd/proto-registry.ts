@@ -1,5 +1,5 @@
-// Loads protos/containerd/**.proto at run time into one protobufjs Root: gRPC method definitions are made from it
-// per service on first use, with proto-loader's serialisation exactly (fromObject → encode; decode → toObject with
+// Loads protos/<tree>/**.proto at run time into one protobufjs Root (containerd's API, and svcd's own for the daemon):
+// gRPC method definitions are made from it per service on first use, with proto-loader's serialisation exactly (fromObject → encode; decode → toObject with
 // LOADER_OPTIONS), and it decodes Any payloads (events). proto-loader's loadSync is not used: it also builds
 // descriptor protos for every message of every file, which cost a fresh process ~40 ms at connect (issue 13) and
 // which nothing here reads. The protos are found relative to the package root, so this works from src/ (tsx) and
@@ -14,18 +14,21 @@ import { EngineUnavailableError, InternalError } from "../common/errors.js";
 /** proto-loader options the whole client relies on (snake_case keys, numbers for int64, enum names). */
 export const LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
-// Walks up from this module to the package root (the directory holding protos/containerd).
-function findProtosDir(): string {
+/** The proto trees of the package: containerd's API, and svcd's own (the daemon's). */
+export type ProtoTree = "containerd" | "svcd";
+
+// Walks up from this module to the package root (the directory holding protos/<tree>).
+function findProtosDir(tree: ProtoTree): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, "protos");
-    if (existsSync(join(candidate, "containerd", "services"))) return candidate;
+    if (existsSync(join(candidate, tree))) return candidate;
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
   throw new EngineUnavailableError(
-    `svcd's protos/containerd directory was not found above ${fileURLToPath(import.meta.url)}; the package is incomplete (reinstall svcd)`,
+    `svcd's protos/${tree} directory was not found above ${fileURLToPath(import.meta.url)}; the package is incomplete (reinstall svcd)`,
   );
 }
 
@@ -73,8 +76,8 @@ function methodDefinition(serviceName: string, method: protobuf.Method): MethodD
 /** One service's methods, by proto method name. */
 export type ServiceMethods = Record<string, MethodDefinition<object, object>>;
 
-// Parsed once per process and protos directory: the files are the package's own and do not change while it runs,
-// and every client (the endpoint probe's, the engine's) used to parse them again (issue 13). Immutable data only.
+// Parsed once per process, protos directory and tree: the files are the package's own and do not change while it
+// runs, and every client (the endpoint probe's, the engine's) used to parse them again (issue 13). Immutable data only.
 const parsedRoots = new Map<string, protobuf.Root>();
 const parsedServices = new WeakMap<protobuf.Root, Map<string, ServiceMethods>>();
 
@@ -86,13 +89,15 @@ function parse(protosDir: string, files: readonly string[]): protobuf.Root {
   return root;
 }
 
-/** The parsed containerd API: shared by every client copy that shares a channel. */
+/** A parsed API (containerd's by default): shared by every client copy that shares a channel. */
 export class ProtoRegistry {
   readonly protosDir: string;
+  readonly tree: ProtoTree;
   private root: protobuf.Root | undefined;
 
-  constructor(protosDir: string = findProtosDir()) {
-    this.protosDir = protosDir;
+  constructor(protosDir?: string, tree: ProtoTree = "containerd") {
+    this.tree = tree;
+    this.protosDir = protosDir ?? findProtosDir(tree);
   }
 
   /** The methods of a service, e.g. "containerd.services.content.v1.Content". */
@@ -114,8 +119,9 @@ export class ProtoRegistry {
   /** A protobufjs Root of the same files, for Any payloads. */
   types(): protobuf.Root {
     if (!this.root) {
-      let root = parsedRoots.get(this.protosDir);
-      if (!root) parsedRoots.set(this.protosDir, (root = parse(this.protosDir, listProtos(this.protosDir, join(this.protosDir, "containerd")))));
+      const key = join(this.protosDir, this.tree);
+      let root = parsedRoots.get(key);
+      if (!root) parsedRoots.set(key, (root = parse(this.protosDir, listProtos(this.protosDir, key))));
       this.root = root;
     }
     return this.root;

@@ -25,7 +25,7 @@ import type { ServiceLogsRequest__Output } from "./gen/svcd/v1/ServiceLogsReques
 import type { ServiceLogLines } from "./gen/svcd/v1/ServiceLogLines.js";
 import { LogsWindow, sendLogs } from "./log-stream.js";
 import { probeDaemon } from "./probe.js";
-import { MAX_MESSAGE_BYTES, svcdApi, svcdVersion } from "./protocol.js";
+import { MAX_MESSAGE_BYTES, svcdEngine, svcdVersion } from "./protocol.js";
 import { SessionHub, type ClientSession } from "./session-hub.js";
 import { failureOf, unaryFailure } from "./wire-errors.js";
 
@@ -55,7 +55,7 @@ export class DaemonServer {
     this.#path = path;
     this.hub = new SessionHub(core);
     this.#grpc = new grpc.Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
-    this.#grpc.addService(svcdApi().svcd.v1.Engine.service, {
+    this.#grpc.addService(svcdEngine().service, {
       Version: (_call: unknown, reply: grpc.sendUnaryData<VersionResponse>) => reply(null, this.version()),
       Session: (call: Stream) => this.#session(call),
       Status: (call: grpc.ServerUnaryCall<StatusRequest__Output, StatusResponse>, reply: grpc.sendUnaryData<StatusResponse>) => {

@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { VersionResponse__Output } from "./gen/svcd/v1/VersionResponse.js";
 import type { StatusResponse__Output } from "./gen/svcd/v1/StatusResponse.js";
+import type { EngineClient } from "./gen/svcd/v1/Engine.js";
 import { daemonClient, daemonGone } from "./remote-engine.js";
 
 export type DaemonProbe =
@@ -43,6 +44,20 @@ function ownership(socket: string): { owner: string; group: string; mode: string
 }
 
 export async function probeDaemon(socket: string, timeoutMs: number = PROBE_TIMEOUT_MS, startTimeoutMs: number = DAEMON_START_TIMEOUT_MS): Promise<DaemonProbe> {
+  const { probe, client } = await probeKeepingClient(socket, timeoutMs, startTimeoutMs);
+  client?.close();
+  return probe;
+}
+
+/**
+ * probeDaemon, with an answering daemon's client handed to the caller (who closes it): a session opened on it uses
+ * the connection the version call made, instead of a second channel's connect (connect(), issue 13).
+ */
+export async function probeKeepingClient(
+  socket: string,
+  timeoutMs: number = PROBE_TIMEOUT_MS,
+  startTimeoutMs: number = DAEMON_START_TIMEOUT_MS,
+): Promise<{ probe: DaemonProbe; client?: EngineClient }> {
   // A plain connect first: it tells "nobody listens" and "not yours" apart, which gRPC folds into UNAVAILABLE.
   const reach = await new Promise<{ ok: true } | { ok: false; code: string; message: string }>((resolve) => {
     const sock = connect({ path: socket });
@@ -61,19 +76,18 @@ export async function probeDaemon(socket: string, timeoutMs: number = PROBE_TIME
     });
   });
   if (!reach.ok) {
-    if (reach.code === "EACCES" || reach.code === "EPERM") return { state: "denied", ...ownership(socket) };
-    return { state: "absent", reason: reach.code === "ENOENT" ? `${socket} does not exist` : reach.code === "ECONNREFUSED" ? `${socket} is stale (nothing listens)` : reach.message };
+    if (reach.code === "EACCES" || reach.code === "EPERM") return { probe: { state: "denied", ...ownership(socket) } };
+    return { probe: { state: "absent", reason: reach.code === "ENOENT" ? `${socket} does not exist` : reach.code === "ECONNREFUSED" ? `${socket} is stale (nothing listens)` : reach.message } };
   }
   const client = daemonClient(socket);
   try {
     const version = await new Promise<VersionResponse__Output>((resolve, reject) => {
       client.Version({}, { deadline: new Date(Date.now() + Math.max(timeoutMs, startTimeoutMs)) }, (err: grpc.ServiceError | null, answer?: VersionResponse__Output) => (err || !answer ? reject(err ?? new Error("no answer")) : resolve(answer)));
     });
-    return { state: "answers", version };
+    return { probe: { state: "answers", version }, client };
   } catch (err) {
-    return { state: "absent", reason: `${socket} does not answer as svcd (${(err as grpc.ServiceError).details || (err as Error).message})` };
-  } finally {
     client.close();
+    return { probe: { state: "absent", reason: `${socket} does not answer as svcd (${(err as grpc.ServiceError).details || (err as Error).message})` } };
   }
 }
 

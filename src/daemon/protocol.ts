@@ -1,14 +1,14 @@
-// svcd's own gRPC API (protos/svcd/v1/engine.proto), loaded at run time by @grpc/proto-loader like containerd's;
-// its TypeScript types are generated from the same file (npm run gen → src/daemon/gen).
+// svcd's own gRPC API (protos/svcd/v1/engine.proto), loaded at run time into a protobufjs Root like containerd's
+// (ProtoRegistry: proto-loader's serialisation, without the descriptor protos its loadSync builds, which cost a new
+// client process ~25 ms before its first call); its TypeScript types are generated from the same file (npm run gen →
+// src/daemon/gen).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { EngineUnavailableError } from "../common/errors.js";
+import { ProtoRegistry } from "../containerd/index.js";
 import type { ProtoGrpcType } from "./gen/engine.js";
-
-const LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
 /** Messages up to 64 MiB: readFile answers carry whole files. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -25,13 +25,15 @@ function packageRoot(): string {
   throw new EngineUnavailableError(`svcd's protos/svcd directory was not found above ${fileURLToPath(import.meta.url)}; the package is incomplete (reinstall svcd)`);
 }
 
-let api: ProtoGrpcType | undefined;
+/** The Engine service's client constructor (its `.service`: the method definitions a server adds). */
+export type EngineService = ProtoGrpcType["svcd"]["v1"]["Engine"];
 
-export function svcdApi(): ProtoGrpcType {
+let api: EngineService | undefined;
+
+export function svcdEngine(): EngineService {
   if (!api) {
-    const root = packageRoot();
-    const definition = loadSync("svcd/v1/engine.proto", { ...LOADER_OPTIONS, includeDirs: [join(root, "protos")] });
-    api = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+    const methods = new ProtoRegistry(join(packageRoot(), "protos"), "svcd").service("svcd.v1.Engine");
+    api = grpc.makeClientConstructor(methods, "svcd.v1.Engine") as unknown as EngineService;
   }
   return api;
 }

@@ -11,7 +11,7 @@ import type { Request } from "./gen/svcd/v1/Request.js";
 import type { ServerMessage__Output } from "./gen/svcd/v1/ServerMessage.js";
 import type { EngineClient } from "./gen/svcd/v1/Engine.js";
 import { RemoteLogStream } from "./log-stream.js";
-import { MAX_MESSAGE_BYTES, svcdApi } from "./protocol.js";
+import { MAX_MESSAGE_BYTES, svcdEngine } from "./protocol.js";
 import { errorOf } from "./wire-errors.js";
 
 /** The per-session options a client sends (DESIGN.md §6). */
@@ -34,7 +34,7 @@ interface Pending {
 
 /** A grpc client to the daemon's socket. */
 export function daemonClient(socket: string): EngineClient {
-  const Engine = svcdApi().svcd.v1.Engine;
+  const Engine = svcdEngine();
   return new Engine(`unix://${socket}`, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -85,8 +85,9 @@ export class RemoteEngine implements Engine {
   }
 
   /** Opens (or joins) a session on the daemon at `socket`; fails with the daemon's error if it refuses. */
-  static async open(socket: string, options: RemoteSessionOptions, signal?: AbortSignal): Promise<RemoteEngine> {
-    const engine = new RemoteEngine(socket, daemonClient(socket), options.onProgress);
+  /** `client`: one already connected to `socket` (the probe's), which the engine then owns. */
+  static async open(socket: string, options: RemoteSessionOptions, signal?: AbortSignal, client: EngineClient = daemonClient(socket)): Promise<RemoteEngine> {
+    const engine = new RemoteEngine(socket, client, options.onProgress);
     const grace = options.serviceGracePeriodMs;
     const opened = engine.#request(0, undefined, signal);
     engine.#stream.write({
