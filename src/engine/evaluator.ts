@@ -279,6 +279,8 @@ export class Evaluator {
         }
         log("exec %j exit %d → %s", step.args, made.fresh!.exitCode, key);
         ready(made);
+        // Its bound services are not needed once it has exited: their stop overlaps its removal.
+        if (binding) void binding.release().catch((err: unknown) => log("%s: release of its bindings: %s", id, err));
         await task.delete();
       })();
       // The run settles (fails, or is removed) only after `result` when it had one.
