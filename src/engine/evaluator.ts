@@ -3,26 +3,19 @@
 // its parent and committing the result. Concurrent evaluations of one chain in this process share one build: a
 // caller's abort ends only its own wait; the build is cancelled once no caller waits for it (SingleFlight).
 import { randomBytes } from "node:crypto";
-import type { ContainerdClient } from "../containerd/index.js";
 import { ExecError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
 import { SingleFlight } from "../common/single-flight.js";
-import { OWNER } from "../common/labels.js";
-import { ownerLabels, type Owner } from "../common/owner.js";
-import type { Paths } from "../common/paths.js";
-import type { ProcessRunner } from "../common/process-runner.js";
-import { digestOf, sha256Digest, hostHash, resolveContainerPath, type ContainerDef, type ExecResult, type ProgressEvent } from "../definition/index.js";
+import { ownerLabels } from "../common/owner.js";
+import { digestOf, sha256Digest, resolveContainerPath, type ContainerDef, type ExecResult } from "../definition/index.js";
 import type { PulledImage } from "../image/index.js";
-import { readSnapshotFile, startContainer } from "../runtime/index.js";
-import type { BuildCache, CachedStep } from "./build-cache.js";
-import type { CacheVolumes } from "./cache-volumes.js";
+import { readSnapshotFile } from "../runtime/index.js";
+import type { CachedStep } from "./build-cache.js";
 import type { HostAdapter } from "./host-adapter.js";
 import type { ImageResolver } from "./image-resolver.js";
 import { makePlan, type Plan, type PlannedBinding, type PlannedMount, type PlannedStep } from "./plan.js";
 import { fileLayerTar } from "./steps/file-layer.js";
-import type { BoundServices, ServiceManager } from "./services/service-manager.js";
-import { bindInBackground } from "./services/service-bindings.js";
-import { readyToStart, type SessionNetwork } from "./services/session-network.js";
+import { accepts, runExecStep, type ExecStepDeps } from "./steps/exec-step.js";
 
 const log = debug("engine");
 
@@ -43,19 +36,9 @@ export interface ResolvedContainer {
   digest: string;
 }
 
-export interface EvaluatorDeps {
-  client: ContainerdClient;
-  paths: Paths;
-  runner: ProcessRunner;
-  owner: Owner;
+export interface EvaluatorDeps extends Omit<ExecStepDeps, "later"> {
   images: ImageResolver;
-  volumes: CacheVolumes;
   host: HostAdapter;
-  cache: BuildCache;
-  network: SessionNetwork;
-  /** The session's services (a getter: the manager builds its containers with this evaluator). */
-  services: () => ServiceManager;
-  onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 const TAR_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar";
@@ -199,102 +182,9 @@ export class Evaluator {
     return { key };
   }
 
-  /**
-   * Runs an exec step. Its result is back once its process has exited and, when its exit code is accepted, its rootfs
-   * and outputs are committed: the task, container, lease, network and bindings are removed after that, in the
-   * background (drain() waits for them), so a caller's time to output does not include its teardown.
-   */
-  async #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
-    const { client, cache, paths, runner, owner } = this.#deps;
-    this.#deps.onProgress?.({ type: "exec", command: step.args, cached: false });
-    const { mounts, volumes } = await this.#deps.volumes.mountPlanned(step.mounts, signal);
-    const undo: (() => Promise<void> | void)[] = [];
-    const cleanUp = async (): Promise<void> => {
-      for (const fn of undo.reverse()) await Promise.resolve().then(fn).catch((err) => log("cleanup: %s", err));
-      for (const v of volumes) await v.release();
-    };
-    let handedOff = false;
-    let bound: BoundServices | undefined;
-    try {
-      // Bound services start (to healthy) while the client's network, container and task are made; its process
-      // starts once they are up (beforeStart), and one that exits meanwhile cancels it.
-      const services = this.#deps.services();
-      const binding = step.bindings.length > 0 ? bindInBackground((b, s) => services.bind(b, s), step.bindings, signal) : undefined;
-      if (binding) undo.push(() => binding.release());
-      const id = `svcd-${hostHash(owner.sessionId)}-exec-${randomBytes(6).toString("hex")}`;
-      // Every exec joins the hub: it reaches the session's services by name and the outside through egress
-      // (apt-get, pip). The attach runs while the snapshot and record are made: the task is created once its netns
-      // and files exist, and its process starts once it is on the bridge.
-      const network = this.#deps.network;
-      const pending = await network.attachInBackground(id, { hostname: hostHash(key), signal });
-      undo.push(async () => {
-        const attached = await pending.attached.catch(() => undefined);
-        if (attached) network.detachLater(attached);
-      });
-      let ready!: (made: CachedStep) => void;
-      const result = new Promise<CachedStep>((resolve) => (ready = resolve));
-      // The lease protects the outputs between their write and the commit that references them: it is made while
-      // the container runs, not on the way to it.
-      const lease = client.beginLease({ expireMs: BUILD_LEASE_EXPIRE_MS, labels: this.#ownerLabels() });
-      undo.push(() => lease.release());
-      const run = (async () => {
-        const task = await startContainer(client, {
-          id,
-          image: { name: resolved.image.name, chainId: parent, snapshotter: cache.snapshotter, config: resolved.image.config },
-          args: step.args,
-          env: step.config.env,
-          cwd: step.config.workdir,
-          user: step.config.user || "0:0",
-          ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
-          ...(step.insecureRootCapabilities ? { insecureRootCapabilities: true } : {}),
-          mounts,
-          networkNamespace: pending.netnsPath,
-          hostsFile: pending.hostsPath,
-          resolvConf: pending.resolvConfPath,
-          hostname: hostHash(key),
-          labels: { [OWNER.kind]: "exec" },
-          owner,
-          paths,
-          runner,
-          ...(signal ? { signal } : {}),
-          maxOutputBytes: 64 * 1024 * 1024,
-          beforeCreate: () => pending.created,
-          beforeStart: async () => {
-            bound = await readyToStart(pending, binding);
-          },
-        });
-        let made: CachedStep;
-        try {
-          const runSignal = bound ? AbortSignal.any([bound.signal, ...(signal ? [signal] : [])]) : signal;
-          const { exitCode } = await task.wait({ signal: runSignal });
-          const out = task.output();
-          const fresh: ExecResult = { exitCode, stdout: out.stdout.toString("utf8"), stderr: out.stderr.toString("utf8") };
-          // Failures are not cached. Only a committed exec is remembered (by its outputs' digests), not its text.
-          made = accepts(step.expect, exitCode)
-            ? { key, exec: await cache.commitExec(await lease.leased, { name: key, key: task.rootfs.key, result: fresh }, signal), fresh }
-            : { key, fresh };
-        } catch (err) {
-          await task.delete().catch((e: unknown) => log("%s: cleanup after failure: %s", id, e));
-          throw err;
-        }
-        log("exec %j exit %d → %s", step.args, made.fresh!.exitCode, key);
-        ready(made);
-        // Its bound services are not needed once it has exited: their stop overlaps its removal.
-        if (binding) void binding.release().catch((err: unknown) => log("%s: release of its bindings: %s", id, err));
-        await task.delete();
-      })();
-      // The run settles (fails, or is removed) only after `result` when it had one.
-      const made = await Promise.race([result, run.then(() => result)]);
-      this.#later(run.catch((err: unknown) => log("%s: teardown: %s", id, err)).then(cleanUp));
-      handedOff = true;
-      return made;
-    } catch (err) {
-      // A bound service that died is the reason the client was cancelled: say so.
-      if (bound?.signal.aborted && !signal?.aborted) throw bound.signal.reason;
-      throw err;
-    } finally {
-      if (!handedOff) await cleanUp();
-    }
+  #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
+    const run = { step, key, parent, image: resolved.image, leaseLabels: this.#ownerLabels(), leaseExpireMs: BUILD_LEASE_EXPIRE_MS };
+    return runExecStep({ ...this.#deps, later: (work) => this.#later(work) }, run, signal);
   }
 
   /** Tracks work that goes on after its caller has its result (drain() waits for it). */
@@ -334,8 +224,4 @@ export class Evaluator {
   #ownerLabels(): Record<string, string> {
     return ownerLabels(this.#deps.owner);
   }
-}
-
-function accepts(expect: "SUCCESS" | "FAILURE" | "ANY", exitCode: number): boolean {
-  return expect === "ANY" || (expect === "SUCCESS" ? exitCode === 0 : exitCode !== 0);
 }
