@@ -9,12 +9,11 @@
 // exits; SIGKILL after a grace period) and resolves once it has exited, so the port is free; the engine's death
 // closes the pipe too (and the helper asked for PDEATHSIG), so a helper never outlives its engine.
 import type { ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { Server, Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import { assertDialHost } from "../common/dial-host.js";
 import { debug } from "../common/debug.js";
+import { nativeHelper } from "../common/native-helper.js";
 import { EngineUnavailableError, InvalidArgumentError, TimeoutError } from "../common/errors.js";
 import type { ProcessRunner } from "../common/process-runner.js";
 import { checkPort, checkTimeout } from "./agent-protocol.js";
@@ -27,19 +26,10 @@ const STDERR_TAIL_BYTES = 2048;
 
 /**
  * The helper to use: $SVCD_SPLICE_HELPER (an absolute path, or "off" for the agent's Node pipes), else where
- * scripts/setup.sh builds it, build/ at the package root (two levels above src/forward or dist/forward), if it is there.
+ * scripts/setup.sh builds it (build/ at the package root), if it is there.
  */
-export function defaultSpliceHelper(env: NodeJS.ProcessEnv = process.env, moduleUrl: string = import.meta.url): string | undefined {
-  const chosen = env.SVCD_SPLICE_HELPER;
-  if (chosen === "off") return undefined;
-  if (chosen !== undefined && chosen !== "" && !isAbsolute(chosen)) throw new InvalidArgumentError(`SVCD_SPLICE_HELPER must be an absolute path or "off": ${JSON.stringify(chosen)}`);
-  const path = chosen || fileURLToPath(new URL("../../build/svcd-splice", moduleUrl));
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    return undefined;
-  }
+export function defaultSpliceHelper(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return nativeHelper("svcd-splice", "SVCD_SPLICE_HELPER", env);
 }
 
 export interface SpliceForwardOptions {

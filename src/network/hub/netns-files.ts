@@ -10,11 +10,11 @@
 // remove() cleans up like a mounted one. All mount work goes through the ProcessRunner (the engine's namespaces).
 // A netns is made by build/svcd-netns (native/svcd-netns.c) in one process when scripts/setup.sh built it, else by
 // unshare(1) → sh → ip(8).
-import { accessSync, constants } from "node:fs";
+import { constants } from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
-import { dirname, isAbsolute } from "node:path";
-import { fileURLToPath } from "node:url";
-import { AlreadyExistsError, InternalError, InvalidArgumentError } from "../../common/errors.js";
+import { dirname } from "node:path";
+import { AlreadyExistsError, InternalError } from "../../common/errors.js";
+import { nativeHelper } from "../../common/native-helper.js";
 import { runChecked, type ProcessRunner } from "../../common/process-runner.js";
 
 /**
@@ -27,17 +27,8 @@ const IPV6_OFF = "for f in all default; do echo 1 > /proc/sys/net/ipv6/conf/$f/d
  * The netns helper to use: $SVCD_NETNS_HELPER (an absolute path, or "off"), else build/svcd-netns when setup.sh
  * built it; undefined: none (unshare, sh and ip do its work).
  */
-export function defaultNetnsHelper(env: NodeJS.ProcessEnv = process.env, moduleUrl: string = import.meta.url): string | undefined {
-  const chosen = env.SVCD_NETNS_HELPER;
-  if (chosen === "off") return undefined;
-  if (chosen !== undefined && chosen !== "" && !isAbsolute(chosen)) throw new InvalidArgumentError(`SVCD_NETNS_HELPER must be an absolute path or "off": ${JSON.stringify(chosen)}`);
-  const path = chosen || fileURLToPath(new URL("../../../build/svcd-netns", moduleUrl));
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    return undefined;
-  }
+export function defaultNetnsHelper(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return nativeHelper("svcd-netns", "SVCD_NETNS_HELPER", env);
 }
 
 /** Creates, tests and removes netns files in one directory. */
