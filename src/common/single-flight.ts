@@ -3,6 +3,7 @@
 // waiter's signal includes the session's, so a session's close cancels what it started).
 import { CancelledError } from "./errors.js";
 import { abortable } from "./abortable.js";
+import { PendingWork } from "./pending-work.js";
 
 export interface SingleFlightOptions {
   /** Keep a successful result for later callers (a memo); otherwise a key is forgotten once its work settles. */
@@ -21,7 +22,7 @@ interface Flight<V> {
 export class SingleFlight<K, V> {
   readonly #flights = new Map<K, Flight<V>>();
   /** Every run not yet settled, abandoned ones included (their cleanup may still be under way). */
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #running = new PendingWork();
   readonly #remember: boolean;
   readonly #what: string;
 
@@ -49,7 +50,7 @@ export class SingleFlight<K, V> {
 
   /** Resolves once every run has settled, abandoned ones included: the session waits for their cleanup. */
   async drain(): Promise<void> {
-    while (this.#running.size > 0) await Promise.all(this.#running);
+    await this.#running.drain();
   }
 
   /** How many keys have work under way or a remembered result (for tests and diagnostics). */
@@ -74,9 +75,7 @@ export class SingleFlight<K, V> {
         forget(); // a failed or cancelled run is not remembered: the next caller tries again
       },
     );
-    const done = flight.result.then(() => {}, () => {}); // the waiters see the rejection
-    this.#running.add(done);
-    void done.then(() => this.#running.delete(done));
+    this.#running.add(flight.result); // the waiters see its rejection
     return flight;
   }
 }

@@ -3,6 +3,7 @@
 // leaves (its stream ends, also when it is killed). The session ends with its last client.
 import { isAbsolute } from "node:path";
 import { nanoid } from "nanoid";
+import { PendingWork } from "../common/pending-work.js";
 import { debug } from "../common/debug.js";
 import { CancelledError, InvalidArgumentError } from "../common/errors.js";
 import { assertId, type ProgressEvent, type UpSession } from "../definition/index.js";
@@ -35,7 +36,7 @@ export class ClientSession {
   readonly cwd: string;
   readonly #hub: SessionHub;
   readonly #gone = new AbortController();
-  readonly #calls = new Set<Promise<unknown>>();
+  readonly #calls = new PendingWork();
   readonly #ups = new Map<number, UpSession>();
   #nextUp = 1;
   #leaving: Promise<void> | undefined;
@@ -56,12 +57,7 @@ export class ClientSession {
     if (this.#leaving) return Promise.reject(new CancelledError("the client has left its session"));
     const both = AbortSignal.any([signal, this.#gone.signal]);
     const call = runAsCaller(this.caller, () => work(both));
-    const tracked = call.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#calls.add(tracked);
-    void tracked.finally(() => this.#calls.delete(tracked));
+    this.#calls.add(call);
     return call;
   }
 
@@ -84,7 +80,7 @@ export class ClientSession {
 
   /** Resolves once no call of this client is under way (new ones may start meanwhile; they are waited for too). */
   async settled(): Promise<void> {
-    while (this.#calls.size > 0) await Promise.all([...this.#calls]);
+    await this.#calls.drain();
   }
 
   /** Releases everything the client held; the session ends if it was the last. Idempotent. */
@@ -93,7 +89,7 @@ export class ClientSession {
       this.#gone.abort(new CancelledError("the client left its session"));
       await Promise.all([...this.#ups.values()].map((u) => u.close().catch((err) => log("closing an up tunnel: %s", err))));
       this.#ups.clear();
-      while (this.#calls.size > 0) await Promise.all([...this.#calls]);
+      await this.#calls.drain();
       await this.#hub.leave(this);
     })();
     return this.#leaving;

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { ExecError, throwIfAborted, ignoreNotFound } from "../common/errors.js";
 import { debug } from "../common/debug.js";
+import { PendingWork } from "../common/pending-work.js";
 import { SingleFlight } from "../common/single-flight.js";
 import { ownerLabels } from "../common/owner.js";
 import { digestOf, sha256Digest, resolveContainerPath, type ContainerDef, type ExecResult } from "../definition/index.js";
@@ -49,7 +50,7 @@ export class Evaluator {
   readonly #deps: EvaluatorDeps;
   readonly #inflight = new SingleFlight<string, CachedStep>({ what: "build step" });
   /** Exec teardowns still under way after their results were returned. */
-  readonly #teardowns = new Set<Promise<void>>();
+  readonly #teardowns = new PendingWork();
 
   constructor(deps: EvaluatorDeps) {
     this.#deps = deps;
@@ -127,7 +128,7 @@ export class Evaluator {
    */
   async drain(): Promise<void> {
     await Promise.all([this.#inflight.drain(), this.#deps.images.drain()]);
-    while (this.#teardowns.size > 0) await Promise.all([...this.#teardowns]);
+    await this.#teardowns.drain();
   }
 
   /** Reads a file of the evaluated container through a short task (no host-side mount). */
@@ -184,13 +185,7 @@ export class Evaluator {
 
   #runExec(step: Extract<PlannedStep, { kind: "exec" }>, key: string, parent: string, resolved: ResolvedContainer, signal?: AbortSignal): Promise<CachedStep> {
     const run = { step, key, parent, image: resolved.image, leaseLabels: this.#ownerLabels(), leaseExpireMs: BUILD_LEASE_EXPIRE_MS };
-    return runExecStep({ ...this.#deps, later: (work) => this.#later(work) }, run, signal);
-  }
-
-  /** Tracks work that goes on after its caller has its result (drain() waits for it). */
-  #later(work: Promise<void>): void {
-    this.#teardowns.add(work);
-    void work.finally(() => this.#teardowns.delete(work));
+    return runExecStep({ ...this.#deps, later: (work) => this.#teardowns.add(work) }, run, signal);
   }
 
   /** What of a step enters its chain key: everything that can change its result, never `expect`. */

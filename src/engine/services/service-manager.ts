@@ -5,6 +5,7 @@
 // log in service-log-reader.ts.
 import { join } from "node:path";
 import type { ProgressEvent } from "../../definition/index.js";
+import { PendingWork } from "../../common/pending-work.js";
 import { debug } from "../../common/debug.js";
 import { InvalidArgumentError, NotFoundError, ServiceError } from "../../common/errors.js";
 import type { Owner } from "../../common/owner.js";
@@ -73,7 +74,7 @@ export class ServiceManager {
   readonly #registry: ServiceRegistry<ActiveService>;
   readonly #startContext: ServiceStartContext;
   /** Teardowns still finishing after their services stopped; the session's end waits for them. */
-  readonly #finishing = new Set<Promise<void>>();
+  readonly #finishing = new PendingWork();
   /** `up` sessions not closed yet (each leaves the set when it closes, by its handle or its service's exit). */
   readonly #ups = new Set<UpSession>();
   readonly #upLabels: UpLabels;
@@ -183,7 +184,7 @@ export class ServiceManager {
     await Promise.all([...this.#ups].map((u) => u.close()));
     await this.#upLabels.settled();
     await this.#registry.closeAll();
-    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
+    await this.#finishing.drain();
   }
 
   async #acquire(def: ServiceDef, signal?: AbortSignal): Promise<ServiceLease<ActiveService>> {
@@ -213,8 +214,6 @@ export class ServiceManager {
   }
 
   #track(id: string, finished: Promise<void>): void {
-    const done = finished.catch((err: unknown) => log("%s: teardown: %s", id, err));
-    this.#finishing.add(done);
-    void done.finally(() => this.#finishing.delete(done));
+    this.#finishing.add(finished.catch((err: unknown) => log("%s: teardown: %s", id, err)));
   }
 }

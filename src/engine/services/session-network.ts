@@ -2,6 +2,7 @@
 // of its containers must see them. Every container of the session gets every running service's names in its hosts
 // file (rewritten in place when a service starts or stops) plus its own binding aliases. Other sessions never see
 // these names.
+import { PendingWork } from "../../common/pending-work.js";
 import { debug } from "../../common/debug.js";
 import { InternalError } from "../../common/errors.js";
 import { hostHash } from "../../definition/index.js";
@@ -72,7 +73,7 @@ export class SessionNetwork {
   /** Attached containers of the session: id → their own alias entries. */
   readonly #members = new Map<string, HostsEntry[]>();
   /** Detaches still under way (finished off the caller's path; drained before the session ends). */
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new PendingWork();
   // Hosts rewrites run one at a time, so a later state never loses to an earlier one; changes made while one runs
   // share the next (it renders the state as it is when it starts), so K services starting or stopping together cost
   // a few rewrites of every file, not K (issue 13: that was O(K²) file writes and lock round trips).
@@ -178,14 +179,12 @@ export class SessionNetwork {
 
   /** Detaches a container without making the caller wait; `drain()` waits for every such detach. */
   detachLater(container: AttachedContainer): void {
-    const done = container.detach().catch((err: unknown) => log("%s: detach: %s", container.id, err));
-    this.#pending.add(done);
-    void done.finally(() => this.#pending.delete(done));
+    this.#pending.add(container.detach().catch((err: unknown) => log("%s: detach: %s", container.id, err)));
   }
 
   /** Waits for every detach started with detachLater (before the hub is released). */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    await this.#pending.drain();
   }
 
   /** Lets only this session's containers reach `ip` (a host service's listener in the hub); returns the undo. */

@@ -135,7 +135,12 @@ export async function runExecStep(deps: ExecStepDeps, run: ExecRun, signal?: Abo
     })();
     // The run settles (fails, or is removed) only after `result` when it had one.
     const made = await Promise.race([result, running.then(() => result)]);
-    deps.later(running.catch((err: unknown) => log("%s: teardown: %s", id, err)).then(cleanUp));
+    deps.later(
+      running
+        .catch((err: unknown) => log("%s: teardown: %s", id, err))
+        .then(cleanUp)
+        .catch((err: unknown) => log("%s: cleanup: %s", id, err)),
+    );
     handedOff = true;
     return made;
   } catch (err) {
