@@ -84,8 +84,10 @@ export class RemoteEngine implements Engine {
     });
   }
 
-  /** Opens (or joins) a session on the daemon at `socket`; fails with the daemon's error if it refuses. */
-  /** `client`: one already connected to `socket` (the probe's), which the engine then owns. */
+  /**
+   * Opens (or joins) a session on the daemon at `socket`; fails with the daemon's error if it refuses. `client`: one
+   * already connected to `socket` (the probe's), which the engine then owns.
+   */
   static async open(socket: string, options: RemoteSessionOptions, signal?: AbortSignal, client: EngineClient = daemonClient(socket)): Promise<RemoteEngine> {
     const engine = new RemoteEngine(socket, client, options.onProgress);
     const grace = options.serviceGracePeriodMs;
