@@ -1,9 +1,9 @@
 // Loads protos/<tree>/**.proto at run time into one protobufjs Root (containerd's API, and svcd's own for the
 // daemon): gRPC method definitions are made from it per service on first use, with proto-loader's serialisation
-// exactly (fromObject → encode; decode → toObject with LOADER_OPTIONS), and it decodes Any payloads (events). proto-loader's loadSync is not used: it also builds
-// descriptor protos for every message of every file, which cost a fresh process ~40 ms at connect (issue 13) and
-// which nothing here reads. The protos are found relative to the package root, so this works from src/ (tsx) and
-// from dist/ alike.
+// exactly (fromObject → encode; decode → toObject with LOADER_OPTIONS), and it decodes Any payloads (events).
+// proto-loader's loadSync is not used: it also builds descriptor protos for every message of every file, which cost a
+// fresh process ~40 ms at connect (issue 13) and which nothing here reads. The protos are found relative to the
+// package root, so this works from src/ (tsx) and from dist/ alike.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
